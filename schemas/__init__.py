@@ -1,0 +1,1 @@
+"""Avro schemas (the source of truth), the event vocabulary and the codec."""

@@ -1,0 +1,1 @@
+"""FastAPI services, adapters to Kafka and ClickHouse, settings and the `kontakt` CLI."""

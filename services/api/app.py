@@ -1,0 +1,27 @@
+"""Builds the FastAPI app from settings. Each feature contributes a router module that exposes
+``router`` (an APIRouter); they are listed in ROUTERS and included here, nothing else."""
+
+from __future__ import annotations
+
+import importlib
+
+from fastapi import FastAPI
+
+from services.settings import Settings, load_settings
+
+# Feature routers, by module path; each module exposes `router`.
+ROUTERS: tuple[str, ...] = ("services.api.health",)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    app = FastAPI(
+        title="Kontakt",
+        description="Customer-contact SLA platform for energy utilities.",
+        version="0.1.0",
+    )
+    app.state.settings = settings
+    for module_path in ROUTERS:
+        module = importlib.import_module(module_path)
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,1 @@
+"""The `kontakt` command line: one typer app; each subcommand group lives in its own module."""

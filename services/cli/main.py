@@ -1,0 +1,56 @@
+"""Entry point of the `kontakt` console command.
+
+Each feature registers its subcommands in its own module; this file only wires them together.
+Settings are built once per process here (services.settings.load_settings), not at import.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from services.errors import UserError
+
+app = typer.Typer(
+    name="kontakt",
+    help="Kontakt: customer-contact SLA platform for energy utilities.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Kontakt: customer-contact SLA platform for energy utilities."""
+
+
+# One entry per feature module; each module exposes `register(app: typer.Typer) -> None`.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+@app.command()
+def version() -> None:
+    """Print Kontakt's version."""
+    from importlib.metadata import version as dist_version
+
+    typer.echo(dist_version("kontakt"))
+
+
+def _register() -> None:
+    for module_path in COMMAND_MODULES:
+        importlib.import_module(module_path).register(app)
+
+
+def main() -> None:
+    _register()
+    try:
+        app()
+    except UserError as exc:
+        typer.echo(f"kontakt: error: {exc}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

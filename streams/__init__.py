@@ -1,0 +1,1 @@
+"""Stream processing: the pure SLA core (streams.sla) and the Faust worker."""

@@ -1,0 +1,6 @@
+"""Shared pytest fixtures. Feature-specific fixtures live in tests/fixtures/*.py and are
+loaded here as plugins so that each stays small."""
+
+from __future__ import annotations
+
+pytest_plugins: list[str] = []
