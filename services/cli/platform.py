@@ -1,0 +1,135 @@
+"""`kontakt up|down|status|setup|api|demo`: the local platform as one thing to start and stop."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+
+from services.errors import UserError
+from services.platform import Component, ProcessSupervisor, kontakt_argv
+from services.settings import Settings, load_settings
+
+
+def _wait_healthy(settings: Settings, timeout_s: float) -> dict[str, object]:
+    import httpx
+
+    url = f"http://{settings.api_host}:{settings.api_port}/health"
+    deadline = time.monotonic() + timeout_s
+    last: dict[str, object] = {}
+    while time.monotonic() < deadline:
+        try:
+            response = httpx.get(url, timeout=3)
+            last = response.json()
+            if response.status_code == 200:
+                return last
+        except (httpx.HTTPError, ValueError):
+            pass
+        time.sleep(0.5)
+    raise UserError(f"the API did not report healthy within {timeout_s:.0f} s (last: {last}); "
+                    f"see {settings.data_dir / 'logs'}")
+
+
+def components(settings: Settings) -> list[Component]:
+    """The long-lived processes of the local platform, in start order."""
+    return [
+        Component("worker", kontakt_argv("worker")),
+        # Embedded chdb allows one process per warehouse directory: the API process also runs
+        # the sink there (see `kontakt api --help`).
+        Component("api", kontakt_argv("api")),
+    ]
+
+
+def setup(settings: Settings) -> None:
+    """Create the topics and apply the migrations (idempotent)."""
+    from services.migrate import apply_migrations
+    from services.topics import apply_topics
+    from services.warehouse import open_warehouse
+
+    for line in apply_topics(settings):
+        typer.echo(f"topics: {line}")
+    warehouse = open_warehouse(settings)
+    try:
+        for line in apply_migrations(warehouse, settings):
+            typer.echo(f"migrate: {line}")
+    finally:
+        warehouse.close()
+
+
+def up(settings: Settings, health_timeout_s: float = 90.0) -> None:
+    from services.localkafka import LocalBroker
+
+    broker = LocalBroker(settings)
+    if not broker.is_running():
+        typer.echo(f"kafka: starting on 127.0.0.1:{settings.kafka_port} (log {broker.log_path})")
+        broker.start(timeout_s=60)
+    setup(settings)
+    supervisor = ProcessSupervisor(settings.data_dir)
+    for component in components(settings):
+        pid = supervisor.start(component)
+        typer.echo(f"{component.name}: pid {pid}, log {supervisor.log_path(component.name)}")
+    _wait_healthy(settings, health_timeout_s)
+    base = f"http://{settings.api_host}:{settings.api_port}"
+    typer.echo(f"up: board {base}/board  API docs {base}/docs  health {base}/health")
+
+
+def down(settings: Settings) -> None:
+    from services.localkafka import LocalBroker
+
+    supervisor = ProcessSupervisor(settings.data_dir)
+    for component in reversed(components(settings)):
+        if supervisor.stop(component.name):
+            typer.echo(f"{component.name}: stopped")
+    for name in supervisor.running():  # anything else left from an earlier `up`
+        supervisor.stop(name)
+        typer.echo(f"{name}: stopped")
+    broker = LocalBroker(settings)
+    if broker.is_running():
+        broker.stop()
+        typer.echo("kafka: stopped")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("up")
+    def up_command(
+        health_timeout: Annotated[float, typer.Option(help="Seconds to wait for /health.")] = 90,
+    ) -> None:
+        """Start the local platform: broker, topics, migrations, worker, sink and API."""
+        up(load_settings(), health_timeout)
+
+    @app.command("down")
+    def down_command() -> None:
+        """Stop everything `kontakt up` started; leaves no process behind."""
+        down(load_settings())
+
+    @app.command("status")
+    def status_command() -> None:
+        """Show which local components run, with their pids."""
+        settings = load_settings()
+        running = ProcessSupervisor(settings.data_dir).running()
+        from services.localkafka import LocalBroker
+
+        broker = LocalBroker(settings)
+        typer.echo(f"kafka: {'running' if broker.is_running() else 'stopped'}")
+        for component in components(settings):
+            pid = running.get(component.name)
+            typer.echo(f"{component.name}: {f'running (pid {pid})' if pid else 'stopped'}")
+
+    @app.command("setup")
+    def setup_command() -> None:
+        """Create the Kafka topics and apply the ClickHouse migrations, then exit."""
+        setup(load_settings())
+
+    @app.command("api")
+    def api_command() -> None:
+        """Serve the HTTP API (ingest, reports, board) with uvicorn."""
+        import uvicorn
+
+        from services.api.app import create_app
+
+        settings = load_settings()
+        uvicorn.run(
+            create_app(settings), host=settings.api_host, port=settings.api_port,
+            log_level="info",
+        )
