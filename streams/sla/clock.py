@@ -1,0 +1,242 @@
+"""SLA clocks: what each milestone of a policy says about one contact at an instant ``now``.
+
+Pure arithmetic on integer milliseconds. For every applicable milestone whose start event has
+happened (at or before ``now``): the clock runs from the start instant through the calendar's
+counted time, minus pauses (pausable milestones), and ends at the earliest of
+
+* the stop instant -- once every ``stop_all`` event has happened, the latest of them;
+* ``abandoned`` (``abandon_rule``) or a ``cancel`` event -- cancelled if the elapsed time is
+  still within the target, breached otherwise (a breach already reached is never undone).
+
+Met means elapsed <= target, so ``due_at`` is the LAST instant at which a stop still meets the
+target (``reach(target + 1) - 1``); an open clock is breached exactly when ``now > due_at``.
+Events after ``now`` and events after ``closed`` (until ``reopened``) are ignored.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+
+from schemas.events import EventType
+from streams.sla.calendars import Calendar, get_calendar
+from streams.sla.policy import Milestone, Policy
+from streams.sla.state import ContactState
+
+_PAUSED, _RESUMED, _CLOSED, _REOPENED = (
+    EventType.PAUSED, EventType.RESUMED, EventType.CLOSED, EventType.REOPENED)
+_ABANDONED = EventType.ABANDONED
+
+
+class Status(StrEnum):
+    MET = "met"
+    BREACHED = "breached"
+    OPEN = "open"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    contact_id: str
+    milestone: str
+    status: Status
+    started_at: int
+    due_at: int | None  # None while paused (the due instant depends on the resume)
+    stopped_at: int | None
+    elapsed_ms: int
+    target_ms: int
+    warnings_crossed: tuple[float, ...]
+    tenant: str
+    region: str
+    channel: str
+    kind: str
+    customer_category: str
+    office: str | None
+    ended_by: str | None = None  # event type that ended the clock (answered, abandoned, ...)
+    paused: bool = False  # an open pause at `now`
+    calendar: str = "24x7"
+
+
+Pause = tuple[int, int | None]
+
+
+def threshold_ms(target_ms: int, fraction: float) -> int:
+    """Elapsed ms at which a warning fraction is crossed (elapsed >= fraction x target)."""
+    return max(1, math.ceil(round(target_ms * fraction, 3)))
+
+
+@dataclass(slots=True)
+class _Facts:
+    """One pass over the effective events: times per type and the pause/resume sequence."""
+
+    times: dict[EventType, list[int]]
+    pauses: list[tuple[int, bool]]  # (instant, True=paused / False=resumed)
+    next_event: int | None  # earliest event after `now`
+
+
+def _facts(state: ContactState, now: int) -> _Facts:
+    times: dict[EventType, list[int]] = {}
+    pauses: list[tuple[int, bool]] = []
+    closed = False
+    for e in state.events:
+        at = e.occurred_at
+        if at > now:
+            return _Facts(times, pauses, at)
+        etype = e.type
+        if closed and etype is not _REOPENED:
+            continue
+        closed = etype is _CLOSED or (closed and etype is not _REOPENED)
+        bucket = times.get(etype)
+        if bucket is None:
+            times[etype] = [at]
+        else:
+            bucket.append(at)
+        if etype is _PAUSED or etype is _RESUMED:
+            pauses.append((at, etype is _PAUSED))
+    return _Facts(times, pauses, None)
+
+
+def _first_at_or_after(times: list[int] | None, start: int) -> int | None:
+    if times:
+        for at in times:
+            if at >= start:
+                return at
+    return None
+
+
+def _pause_intervals(seq: list[tuple[int, bool]], start: int, end: int | None) -> list[Pause]:
+    """Pauses clipped to [start, end); an unresumed pause runs to ``end`` (None = still on)."""
+    out: list[Pause] = []
+    opened: int | None = None
+    for at, is_pause in seq:
+        if is_pause:
+            if opened is None:
+                opened = at
+        elif opened is not None:
+            lo, hi = max(opened, start), at if end is None else min(at, end)
+            if hi > lo:
+                out.append((lo, hi))
+            opened = None
+    if opened is not None:
+        lo = max(opened, start)
+        if end is None:
+            out.append((lo, None))
+        elif end > lo:
+            out.append((lo, end))
+    return out
+
+
+def _elapsed(cal: Calendar, start: int, until: int, pauses: list[Pause]) -> int:
+    total = cal.measure(start, until)
+    for lo, hi in pauses:
+        if lo >= until:
+            break
+        total -= cal.measure(lo, until if hi is None or hi > until else hi)
+    return total
+
+
+def _reach(cal: Calendar, start: int, amount: int, pauses: list[Pause]) -> int | None:
+    """Earliest instant at which ``amount`` ms have counted; None if an open pause comes first."""
+    cur, rest = start, amount
+    for lo, hi in pauses:
+        counted = cal.measure(cur, lo)
+        if counted >= rest:
+            return cal.reach(cur, rest)
+        rest -= counted
+        if hi is None:
+            return None
+        cur = hi
+    return cal.reach(cur, rest)
+
+
+def _clock(state: ContactState, m: Milestone, facts: _Facts, now: int) -> tuple[Outcome, list[Pause], Calendar] | None:  # noqa: E501
+    times = facts.times
+    starts = times.get(m.start)
+    if not starts:
+        return None
+    start = starts[0]
+    target = m.target_for(state.customer_category)
+    end: int | None = None
+    ended_by: EventType | None = None
+    met_possible = False
+    firsts = [(times[t][0], t.value, t) for t in m.stop_all if t in times]
+    if len(firsts) == len(m.stop_all):
+        last = max(firsts)
+        end, ended_by, met_possible = max(start, last[0]), last[2], True
+    stoppers = (*m.cancel, _ABANDONED) if m.abandon_rule else tuple(m.cancel)
+    for etype in stoppers:
+        at = _first_at_or_after(times.get(etype), start)
+        if at is not None and (end is None or at < end):
+            end, ended_by, met_possible = at, etype, False
+    cal = get_calendar(m.calendar, state.region)
+    pauses = _pause_intervals(facts.pauses, start, end) if m.pausable and facts.pauses else []
+    elapsed = _elapsed(cal, start, now if end is None else end, pauses)
+    reached = _reach(cal, start, target + 1, pauses)
+    if end is None:
+        status = Status.BREACHED if elapsed > target else Status.OPEN
+    elif elapsed > target:
+        status = Status.BREACHED
+    elif met_possible:
+        status = Status.MET
+    else:
+        status = Status.CANCELLED
+    outcome = Outcome(
+        contact_id=state.contact_id,
+        milestone=m.id,
+        status=status,
+        started_at=start,
+        due_at=None if reached is None else reached - 1,
+        stopped_at=end,
+        elapsed_ms=elapsed,
+        target_ms=target,
+        warnings_crossed=tuple(w for w in m.warnings if elapsed >= threshold_ms(target, w)),
+        tenant=state.tenant,
+        region=state.region,
+        channel=state.channel.value,
+        kind=state.kind.value,
+        customer_category=state.customer_category.value,
+        office=state.office,
+        ended_by=None if ended_by is None else ended_by.value,
+        paused=end is None and bool(pauses) and pauses[-1][1] is None,
+        calendar=m.calendar,
+    )
+    return outcome, pauses, cal
+
+
+def evaluate(state: ContactState, policy: Policy, now: int) -> list[Outcome]:
+    """One Outcome per applicable milestone started at or before ``now``, in policy order."""
+    facts = _facts(state, now)
+    out = []
+    for m in policy.milestones:
+        if m.applies_to(state.channel, state.kind):
+            result = _clock(state, m, facts, now)
+            if result is not None:
+                out.append(result[0])
+    return out
+
+
+def next_change(state: ContactState, policy: Policy, now: int) -> int | None:
+    """Earliest instant > ``now`` at which an outcome's status or warnings change: the next
+    uncrossed warning, a due instant passing, or the next event already in the state that lies
+    after ``now``. None when every clock has stopped (or is paused) and no event is pending."""
+    facts = _facts(state, now)
+    best = facts.next_event
+    for m in policy.milestones:
+        if not m.applies_to(state.channel, state.kind):
+            continue
+        result = _clock(state, m, facts, now)
+        if result is None:
+            continue
+        outcome, pauses, cal = result
+        if outcome.stopped_at is not None or outcome.paused:
+            continue
+        if outcome.status is Status.OPEN and outcome.due_at is not None:
+            best = outcome.due_at + 1 if best is None else min(best, outcome.due_at + 1)
+        for w in m.warnings:
+            if w in outcome.warnings_crossed:
+                continue
+            at = _reach(cal, outcome.started_at, threshold_ms(outcome.target_ms, w), pauses)
+            if at is not None and (best is None or at < best):
+                best = at
+    return best

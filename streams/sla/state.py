@@ -1,0 +1,197 @@
+"""Contact state: the events of one contact, folded in whatever order they arrive.
+
+The state keeps the events themselves (sorted by ``(occurred_at, event_id)``, one per
+``event_id``) because every SLA answer is a pure function of that sorted tuple: arrival order
+and duplicates cannot change it. Derived fields (kind, category, office, anomalies) are
+recomputed from the sorted tuple on every fold, so they are order-independent too.
+``state_to_dict`` writes a compact JSON form for the worker's tables (per-event fields only when
+they differ from the contact's), ``state_from_dict`` reads it back exactly.
+"""
+
+from __future__ import annotations
+
+from bisect import insort
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from schemas.events import Channel, ContactEvent, CustomerCategory, EventType, Kind
+
+OPENING = frozenset({EventType.RECEIVED, EventType.QUEUED, EventType.CALLBACK_REQUESTED})
+#: event type -> event types of which at least one must have happened before it
+_REQUIRES: dict[EventType, frozenset[EventType]] = {
+    EventType.ANSWERED: frozenset({EventType.QUEUED}),
+    EventType.ABANDONED: frozenset({EventType.QUEUED}),
+    EventType.CALLBACK_COMPLETED: frozenset({EventType.CALLBACK_REQUESTED}),
+    EventType.REOPENED: frozenset({EventType.CLOSED, EventType.RESOLVED}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ContactState:
+    contact_id: str
+    tenant: str
+    region: str
+    channel: Channel
+    kind: Kind
+    customer_category: CustomerCategory
+    office: str | None
+    events: tuple[ContactEvent, ...]
+    anomalies: tuple[str, ...] = ()
+
+
+def _key(event: ContactEvent) -> tuple[int, str]:
+    return (event.occurred_at, event.event_id)
+
+
+def _anomalies(events: tuple[ContactEvent, ...]) -> tuple[str, ...]:
+    """Problems visible in the sorted events: reported, never raised."""
+    found: list[str] = []
+    first = events[0]
+    if first.type not in OPENING:
+        found.append(f"unknown contact: first event {first.event_id} is {first.type.value}")
+    seen: set[EventType] = set()
+    closed = paused = False
+    for e in events:
+        if e.channel != first.channel or e.tenant != first.tenant or e.region != first.region:
+            found.append(f"event {e.event_id}: tenant/region/channel differ from the first event")
+        if closed and e.type is not EventType.REOPENED:
+            found.append(f"event {e.event_id} ({e.type.value}) after closed: ignored")
+            continue
+        needs = _REQUIRES.get(e.type)
+        if needs is not None and not needs & seen:
+            found.append(f"impossible transition: {e.type.value} ({e.event_id}) before any of "
+                         + "/".join(sorted(n.value for n in needs)))
+        if e.type is EventType.ABANDONED and EventType.ANSWERED in seen:
+            found.append(f"impossible transition: abandoned ({e.event_id}) after answered")
+        if e.type is EventType.PAUSED:
+            if paused:
+                found.append(f"impossible transition: paused ({e.event_id}) while paused")
+            paused = True
+        elif e.type is EventType.RESUMED:
+            if not paused:
+                found.append(f"impossible transition: resumed ({e.event_id}) while not paused")
+            paused = False
+        closed = e.type is EventType.CLOSED or (closed and e.type is not EventType.REOPENED)
+        seen.add(e.type)
+    return tuple(found)
+
+
+def _derive(events: tuple[ContactEvent, ...]) -> ContactState:
+    """State from sorted, de-duplicated events. Identity (tenant, region, channel) comes from the
+    earliest event; kind and category from the latest event that sets a non-default value (a
+    contact classified as a complaint stays one); office from the latest event naming one."""
+    first = events[0]
+    kind, category, office = Kind.INQUIRY, CustomerCategory.STANDARD, None
+    for e in events:
+        if e.kind is not Kind.INQUIRY:
+            kind = e.kind
+        if e.customer_category is not CustomerCategory.STANDARD:
+            category = e.customer_category
+        if e.office is not None:
+            office = e.office
+    return ContactState(
+        contact_id=first.contact_id,
+        tenant=first.tenant,
+        region=first.region,
+        channel=first.channel,
+        kind=kind,
+        customer_category=category,
+        office=office,
+        events=events,
+        anomalies=_anomalies(events),
+    )
+
+
+def fold(state: ContactState | None, event: ContactEvent) -> ContactState:
+    """Add one event. A duplicate ``event_id`` returns ``state`` itself; the result does not
+    depend on the order events arrive in. Raises ValueError for another contact's event (that
+    is a partitioning bug of the caller, not a data problem)."""
+    if state is None:
+        return _derive((event,))
+    if event.contact_id != state.contact_id:
+        raise ValueError(
+            f"event {event.event_id} is for {event.contact_id}, not {state.contact_id}"
+        )
+    if any(e.event_id == event.event_id for e in state.events):
+        return state
+    events = list(state.events)
+    insort(events, event, key=_key)
+    return _derive(tuple(events))
+
+
+def build_state(events: Iterable[ContactEvent]) -> ContactState:
+    """Fold many events of one contact at once (the replay path: one sort instead of n)."""
+    unique: dict[str, ContactEvent] = {}
+    for e in events:
+        unique.setdefault(e.event_id, e)
+    if not unique:
+        raise ValueError("a contact state needs at least one event")
+    ordered = sorted(unique.values(), key=_key)
+    contact_ids = {e.contact_id for e in ordered}
+    if len(contact_ids) > 1:
+        raise ValueError(f"events of several contacts: {sorted(contact_ids)}")
+    return _derive(tuple(ordered))
+
+
+_OPTIONAL = ("office", "agent", "queue", "topic", "customer_ref", "related_to")
+
+
+def state_to_dict(state: ContactState) -> dict[str, Any]:
+    """Compact JSON-safe form: contact header once, each event as
+    ``[event_id, type, occurred_at_ms, {fields that differ from the header}]``."""
+    header = {
+        "contact_id": state.contact_id,
+        "tenant": state.tenant,
+        "region": state.region,
+        "channel": state.channel.value,
+        "kind": state.kind.value,
+        "customer_category": state.customer_category.value,
+    }
+    rows: list[list[Any]] = []
+    for e in state.events:
+        extra: dict[str, Any] = {}
+        for name in ("tenant", "region", "channel", "kind", "customer_category"):
+            value = getattr(e, name)
+            if value != header[name]:
+                extra[name] = value.value if name in ("channel", "kind", "customer_category") \
+                    else value
+        for name in _OPTIONAL:
+            value = getattr(e, name)
+            if value is not None:
+                extra[name] = value
+        if e.attributes:
+            extra["attributes"] = dict(e.attributes)
+        rows.append([e.event_id, e.type.value, e.occurred_at, extra] if extra
+                    else [e.event_id, e.type.value, e.occurred_at])
+    out: dict[str, Any] = {"v": 1, **header, "events": rows}
+    if state.anomalies:
+        out["anomalies"] = list(state.anomalies)
+    return out
+
+
+def state_from_dict(data: Mapping[str, Any]) -> ContactState:
+    """Inverse of :func:`state_to_dict`; anomalies are recomputed, not trusted."""
+    events = []
+    for row in data["events"]:
+        extra: Mapping[str, Any] = row[3] if len(row) > 3 else {}
+        events.append(ContactEvent(
+            event_id=row[0],
+            contact_id=data["contact_id"],
+            tenant=extra.get("tenant", data["tenant"]),
+            region=extra.get("region", data["region"]),
+            channel=Channel(extra.get("channel", data["channel"])),
+            type=EventType(row[1]),
+            occurred_at=int(row[2]),
+            kind=Kind(extra.get("kind", data["kind"])),
+            customer_category=CustomerCategory(
+                extra.get("customer_category", data["customer_category"])),
+            office=extra.get("office"),
+            agent=extra.get("agent"),
+            queue=extra.get("queue"),
+            topic=extra.get("topic"),
+            customer_ref=extra.get("customer_ref"),
+            related_to=extra.get("related_to"),
+            attributes=dict(extra.get("attributes", {})),
+        ))
+    return _derive(tuple(sorted(events, key=_key)))
