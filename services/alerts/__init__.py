@@ -1,0 +1,1 @@
+"""The shift lead's live board feed, acknowledgements, notifications and staffing advice."""
