@@ -27,7 +27,7 @@ def _root() -> None:
 
 
 # One entry per feature module; each module exposes `register(app: typer.Typer) -> None`.
-COMMAND_MODULES: tuple[str, ...] = ("services.cli.platform",)
+COMMAND_MODULES: tuple[str, ...] = ("services.cli.platform", "services.cli.sla")
 
 
 @app.command()
