@@ -1,0 +1,318 @@
+"""A real Apache Kafka broker on this machine: one KRaft node (broker + controller) on 127.0.0.1.
+
+`kontakt kafka start|stop|status`, `kontakt up/down` and the test fixtures all use this one
+class, so the broker that developers run is the broker the tests run. The jars come from
+deploy/kafka/fetch.sh (a cache outside the repository); state lives under settings.data_dir/kafka:
+
+    kafka/data/          KRaft metadata and topic logs (formatted once)
+    kafka/logs/server.log  everything the broker logs (log4j2, rolling)
+    kafka/logs/jvm.out   the JVM's own stdout/stderr (crashes before log4j is up)
+    kafka/broker.pid     pid of the running broker
+
+Every problem a user can fix is raised as services.errors.UserError with one line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.errors import UserError
+from services.localkafka_config import (
+    KAFKA_VERSION,
+    jvm_command,
+    log4j2_xml,
+    random_cluster_id,
+    server_properties,
+)
+from services.settings import Settings
+
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class BrokerStatus:
+    running: bool
+    pid: int | None
+    bootstrap: str
+    log_path: Path
+    data_path: Path
+
+
+def kafka_libs(settings: Settings) -> Path:
+    """Where deploy/kafka/fetch.sh puts the broker jars."""
+    return Path(settings.cache_dir).expanduser() / f"kafka-{KAFKA_VERSION}" / "libs"
+
+
+class LocalBroker:
+    """Start, stop and inspect the local broker described by ``settings``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.home = (Path(settings.data_dir) / "kafka").absolute()
+        self.data_path = self.home / "data"
+        self.log_path = self.home / "logs" / "server.log"
+        self.jvm_out_path = self.home / "logs" / "jvm.out"
+        self.pid_path = self.home / "broker.pid"
+        self.bootstrap = f"{HOST}:{settings.kafka_port}"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    # --- public API ----------------------------------------------------------------------
+
+    def start(self, timeout_s: float = 60.0) -> None:
+        """Start the broker and return once it answers metadata requests.
+
+        Idempotent: a broker of ours that is already running is left alone.
+        """
+        if self.is_running():
+            return
+        java = _find_java()
+        for port, name in (
+            (self.settings.kafka_port, "KONTAKT_KAFKA_PORT"),
+            (self.settings.kafka_controller_port, "KONTAKT_KAFKA_CONTROLLER_PORT"),
+        ):
+            _check_port_free(port, name)
+        self._prepare_dirs()
+        libs = kafka_libs(self.settings)
+        if not (libs / f"kafka_2.13-{KAFKA_VERSION}.jar").is_file():
+            raise UserError(
+                f"Kafka {KAFKA_VERSION} jars not found in {libs}: run 'bash deploy/kafka/fetch.sh'"
+            )
+        props = self._write_config_files()
+        self._format_storage(java, libs, props)
+        cmd = jvm_command(
+            java=java,
+            heap=self.settings.kafka_heap,
+            libs=libs,
+            log4j_config=self.home / "log4j2.xml",
+            log_dir=self.log_path.parent,
+            main=["kafka.Kafka", str(props)],
+        )
+        with open(self.jvm_out_path, "ab") as out:
+            self._proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # outlives `kontakt kafka start`, ignores its Ctrl-C
+            )
+        self.pid_path.write_text(f"{self._proc.pid}\n")
+        try:
+            self._wait_ready(timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self, timeout_s: float = 20.0) -> None:
+        """SIGTERM (Kafka's clean shutdown), then SIGKILL after ``timeout_s``; no-op if stopped."""
+        pid = self._running_pid()
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            if not self._wait_exit(pid, timeout_s):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                self._wait_exit(pid, 10.0)
+        self._proc = None
+        self.pid_path.unlink(missing_ok=True)
+
+    def is_running(self) -> bool:
+        return self._running_pid() is not None
+
+    def status(self) -> BrokerStatus:
+        return BrokerStatus(
+            running=self.is_running(),
+            pid=self._running_pid(),
+            bootstrap=self.bootstrap,
+            log_path=self.log_path,
+            data_path=self.data_path,
+        )
+
+    # --- steps of start ------------------------------------------------------------------
+
+    def _prepare_dirs(self) -> None:
+        try:
+            for path in (self.data_path, self.log_path.parent):
+                path.mkdir(parents=True, exist_ok=True)
+            probe = self.home / ".write-test"
+            probe.write_text("ok")
+            probe.unlink()
+        except OSError as exc:
+            raise UserError(
+                f"Kafka data directory {self.home} is not writable ({exc.strerror or exc}): "
+                "fix its permissions or set KONTAKT_DATA_DIR to a writable directory"
+            ) from exc
+
+    def _write_config_files(self) -> Path:
+        props = self.home / "server.properties"
+        props.write_text(
+            server_properties(
+                broker_port=self.settings.kafka_port,
+                controller_port=self.settings.kafka_controller_port,
+                log_dirs=self.data_path,
+                host=HOST,
+            )
+        )
+        (self.home / "log4j2.xml").write_text(log4j2_xml(self.log_path))
+        return props
+
+    def _format_storage(self, java: str, libs: Path, props: Path) -> None:
+        """Format the KRaft storage once; the controller port is recorded in it for good."""
+        marker = self.home / "formatted-controller-port"
+        if (self.data_path / "meta.properties").is_file():
+            formatted_for = marker.read_text().strip() if marker.is_file() else ""
+            port = str(self.settings.kafka_controller_port)
+            if formatted_for and formatted_for != port:
+                raise UserError(
+                    f"Kafka data in {self.data_path} was formatted for controller port "
+                    f"{formatted_for}: set KONTAKT_KAFKA_CONTROLLER_PORT={formatted_for} "
+                    "or delete that directory to start afresh"
+                )
+            return
+        cmd = jvm_command(
+            java=java,
+            heap="256m",
+            libs=libs,
+            log4j_config=self.home / "log4j2.xml",
+            log_dir=self.log_path.parent,
+            main=["kafka.tools.StorageTool", "format", "--standalone"]
+            + ["-t", random_cluster_id(), "-c", str(props)],
+        )
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+        if done.returncode != 0:
+            detail = _last_line(done.stderr + done.stdout) or f"exit code {done.returncode}"
+            raise UserError(f"formatting Kafka storage in {self.data_path} failed: {detail}")
+        marker.write_text(f"{self.settings.kafka_controller_port}\n")
+
+    def _wait_ready(self, timeout_s: float) -> None:
+        assert self._proc is not None
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            code = self._proc.poll()
+            if code is not None:
+                raise UserError(
+                    f"Kafka broker exited while starting (code {code}): "
+                    f"{self._last_error()}; see {self.log_path}"
+                )
+            if _accepts(HOST, self.settings.kafka_port) and _answers_metadata(self.bootstrap):
+                return
+            time.sleep(0.05)
+        raise UserError(
+            f"Kafka broker did not start within {timeout_s:.0f} s "
+            f"({self._last_error()}); see {self.log_path}"
+        )
+
+    # --- process bookkeeping -------------------------------------------------------------
+
+    def _running_pid(self) -> int | None:
+        """The broker's pid if the pid file names a live Kafka process of this data dir."""
+        try:
+            pid = int(self.pid_path.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        if self._proc is not None and self._proc.pid == pid and self._proc.poll() is not None:
+            return None  # our own child has exited (and is now reaped)
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return None
+        ours = str(self.home / "server.properties").encode() in cmdline
+        return pid if ours and state != "Z" else None
+
+    def _wait_exit(self, pid: int, timeout_s: float) -> bool:
+        if self._proc is not None and self._proc.pid == pid:
+            try:
+                self._proc.wait(timeout_s)
+                return True
+            except subprocess.TimeoutExpired:
+                return False
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._running_pid() is None:
+                return True
+            time.sleep(0.05)
+        return self._running_pid() is None
+
+    def _last_error(self) -> str:
+        for path in (self.jvm_out_path, self.log_path):
+            line = _last_line(_tail(path), prefer=("ERROR", "Exception", "Error:"))
+            if line:
+                return line
+        return "no error logged"
+
+
+def _find_java() -> str:
+    java = shutil.which("java")
+    if java is None:
+        raise UserError(
+            "'java' not found: install a JDK 17+ (Debian: apt-get install default-jdk-headless)"
+        )
+    return java
+
+
+def _check_port_free(port: int, setting: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # Like the JVM's listener: a port held only by TIME_WAIT connections counts as free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((HOST, port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            raise UserError(
+                f"port {port} on {HOST} is already in use: stop what listens there "
+                f"or set {setting} to a free port"
+            ) from None
+
+
+def _accepts(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _answers_metadata(bootstrap: str) -> bool:
+    """True once the broker lists itself in a metadata response (it is registered, unfenced)."""
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    try:
+        admin = KafkaAdminClient(
+            bootstrap_servers=bootstrap, bootstrap_timeout_ms=2000, request_timeout_ms=2000
+        )
+    except KafkaError:
+        return False
+    try:
+        return bool(admin.describe_cluster().get("brokers"))
+    except KafkaError:
+        return False
+    finally:
+        admin.close()
+
+
+def _tail(path: Path, size: int = 64 * 1024) -> str:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, path.stat().st_size - size))
+            return handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _last_line(text: str, prefer: tuple[str, ...] = ()) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if any(word in line for word in prefer):
+            return line[:300]
+    return lines[-1][:300] if lines and not prefer else ""
