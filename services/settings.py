@@ -49,6 +49,12 @@ class Settings(BaseSettings):
         description="Empty: embedded chdb under data_dir/warehouse. chdb:///path for another "
         "directory, clickhouse://user:password@host:9000/database for a server.",
     )
+    raw_event_ttl_days: int = Field(
+        default=0,
+        ge=0,
+        description="Days raw contact events are kept in the warehouse's events table "
+        "(applied by `kontakt migrate` as a TTL); 0 keeps them forever.",
+    )
 
     # --- API -----------------------------------------------------------------------------
     api_host: str = Field(default="127.0.0.1", description="Address the API listens on.")

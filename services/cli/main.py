@@ -27,7 +27,13 @@ def _root() -> None:
 
 
 # One entry per feature module; each module exposes `register(app: typer.Typer) -> None`.
-COMMAND_MODULES: tuple[str, ...] = ("services.cli.platform", "services.cli.sla")
+COMMAND_MODULES: tuple[str, ...] = (
+    "services.cli.platform",
+    "services.cli.sla",
+    "services.cli.warehouse",
+    "services.cli.simulate",
+    "services.cli.kafka",
+)
 
 
 @app.command()
