@@ -1,0 +1,229 @@
+"""`kontakt simulate`: seeded contact history (fast) or a live feed paced to the wall clock.
+
+The CLI is the only place that reads the clock: the start instant and the outage instant are
+computed here and handed to the pure generator.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from schemas.events import parse_timestamp
+from services.errors import UserError
+from services.simulator.generate import generate
+from services.simulator.model import TENANTS, SimConfig, Storm, random_storms
+from services.simulator.sinks import KafkaSink, NdjsonSink, Pacer, Sink, pump
+
+
+class Target(StrEnum):
+    NDJSON = "ndjson"
+    KAFKA = "kafka"
+    API = "api"
+
+
+def _start_ms(start: str | None, days: float, realtime: bool) -> int:
+    """--start, or now (live feed), or midnight UTC ``days`` days ago (history)."""
+    if start:
+        try:
+            return parse_timestamp(start if "T" in start else f"{start}T00:00:00Z")
+        except ValueError as exc:
+            raise UserError(f"--start: {exc}") from None
+    now = datetime.now(UTC)
+    if realtime:
+        return int(now.timestamp() * 1000)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return int((midnight - timedelta(days=days)).timestamp() * 1000)
+
+
+def _tenants(text: str) -> tuple[str, ...]:
+    names = tuple(t.strip() for t in text.split(",") if t.strip())
+    unknown = [t for t in names if t not in TENANTS]
+    if unknown or not names:
+        raise UserError(f"--tenants: unknown {unknown or text!r}; choose from {', '.join(TENANTS)}")
+    return names
+
+
+def _open_sink(target: Target, output: str) -> Sink:
+    from services.settings import load_settings
+
+    if target is Target.NDJSON:
+        if output == "-":
+            return NdjsonSink(sys.stdout.buffer)
+        return NdjsonSink(Path(output).open("wb"), close_stream=True)
+    settings = load_settings()
+    if target is Target.KAFKA:
+        from services.adapters.kafka_publisher import KafkaPublisher
+
+        publisher = KafkaPublisher(settings.kafka_bootstrap, client_id="kontakt-simulate")
+        return KafkaSink(publisher, settings.topic("contact-events"))
+    from services.client import KontaktClient
+    from services.simulator.sinks import ApiSink
+
+    return ApiSink(KontaktClient.from_settings(settings))
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("simulate")
+    def simulate(
+        seed: Annotated[
+            int, typer.Option(help="Seed: the same seed and options give byte-identical output.")
+        ] = 1,
+        start: Annotated[
+            str | None,
+            typer.Option(
+                help="First simulated instant, RFC 3339 or a date (UTC). Default: now with "
+                "--realtime, else midnight UTC DAYS days ago."
+            ),
+        ] = None,
+        days: Annotated[float, typer.Option(min=0.01, help="Simulated days.")] = 1.0,
+        tenants: Annotated[
+            str, typer.Option(help=f"Comma-separated tenants ({', '.join(TENANTS)}).")
+        ] = ",".join(TENANTS),
+        agents_per_queue: Annotated[
+            int | None,
+            typer.Option(
+                min=1,
+                help="Phone agents per queue (tenant x region). Default: Erlang C staffing "
+                "for the average daytime load.",
+            ),
+        ] = None,
+        office_windows: Annotated[
+            int | None,
+            typer.Option(min=1, help="Service windows per office. Default: from the load."),
+        ] = None,
+        clerks: Annotated[
+            int | None,
+            typer.Option(
+                min=1, help="Back-office clerks per tenant x region. Default: from the load."
+            ),
+        ] = None,
+        load_factor: Annotated[
+            float, typer.Option(min=0.001, help="Multiply every channel's volume.")
+        ] = 1.0,
+        to: Annotated[
+            Target,
+            typer.Option(
+                help="ndjson (file/stdout), kafka (contact-events topic) or api (ingest API)."
+            ),
+        ] = Target.NDJSON,
+        output: Annotated[str, typer.Option(help="NDJSON file, '-' for stdout.")] = "-",
+        realtime: Annotated[
+            bool, typer.Option(help="Emit each event when the wall clock reaches it (demo).")
+        ] = False,
+        speed: Annotated[
+            float,
+            typer.Option(min=0.001, help="With --realtime: simulated seconds per wall second."),
+        ] = 1.0,
+        outage_region: Annotated[
+            str | None, typer.Option(help="Region hit by an outage storm (with --outage-at).")
+        ] = None,
+        outage_at: Annotated[
+            float, typer.Option(min=0, help="Minutes after the start when the storm begins.")
+        ] = 2.0,
+        outage_factor: Annotated[
+            float, typer.Option(min=1, help="How many times the region's phone load jumps.")
+        ] = 5.0,
+        outage_minutes: Annotated[
+            float, typer.Option(min=1, help="Storm duration in minutes.")
+        ] = 60.0,
+        random_storms_count: Annotated[
+            int | None,
+            typer.Option(
+                "--random-storms",
+                min=0,
+                help="Seeded random storms over the range. Default: one per 7 simulated days.",
+            ),
+        ] = None,
+        batch_size: Annotated[
+            int, typer.Option(min=1, help="Events per write/publish batch.")
+        ] = 1000,
+        progress: Annotated[
+            bool, typer.Option(help="Progress bar on stderr (history mode).")
+        ] = True,
+    ) -> None:
+        """Generate a utility's contacts: every channel, queues with agents, storms.
+
+        History: `kontakt simulate --seed 7 --start 2026-10-01 --days 30 --output oct.ndjson`.
+        Demo: `kontakt simulate --realtime --to kafka --outage-region voronezh --outage-at 2`.
+        """
+        start_ms = _start_ms(start, days, realtime)
+        names = _tenants(tenants)
+        regions = tuple(dict.fromkeys(r for t in names for r in TENANTS[t].regions))
+        storms = random_storms(
+            seed,
+            regions,
+            start_ms,
+            start_ms + round(days * 86_400_000),
+            int(days // 7) if random_storms_count is None else random_storms_count,
+        )
+        if outage_region is not None:
+            if outage_region not in regions:
+                raise UserError(
+                    f"--outage-region: {outage_region!r} is not served by "
+                    f"{', '.join(names)}; choose from {', '.join(regions)}"
+                )
+            storm = Storm(
+                outage_region,
+                start_ms + round(outage_at * 60_000),
+                round(outage_minutes * 60_000),
+                outage_factor,
+            )
+            storms = (*storms, storm)
+        config = SimConfig(
+            seed=seed,
+            start_ms=start_ms,
+            days=days,
+            tenants=names,
+            agents_per_queue=agents_per_queue,
+            office_windows=office_windows,
+            clerks=clerks,
+            storms=storms,
+            load_factor=load_factor,
+        )
+        _run(config, _open_sink(to, output), realtime, speed, batch_size, progress)
+
+
+def _run(
+    config: SimConfig, sink: Sink, realtime: bool, speed: float, batch_size: int, progress: bool
+) -> None:
+    from tqdm import tqdm
+
+    began = time.perf_counter()
+    hours = max(1, round(config.days * 24))
+    bar = tqdm(
+        total=hours,
+        unit="h",
+        desc="simulated",
+        disable=realtime or not progress,
+        file=sys.stderr,
+        leave=False,
+    )
+    state = {"hours": 0}
+
+    def on_hour(_: int) -> None:
+        state["hours"] += 1
+        if state["hours"] <= hours:
+            bar.update(1)
+
+    pacer = Pacer(config.start_ms, speed) if realtime else None
+    try:
+        count = pump(generate(config, on_hour), sink, batch_size, pacer)
+    except KeyboardInterrupt:
+        count = -1
+    finally:
+        bar.close()
+        sink.close()
+    elapsed = time.perf_counter() - began
+    if count >= 0:
+        typer.echo(
+            f"simulate: {count} events in {elapsed:.1f} s "
+            f"({count / max(elapsed, 1e-9):,.0f} events/s)",
+            err=True,
+        )
