@@ -31,8 +31,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "services.cli.platform",
     "services.cli.sla",
     "services.cli.warehouse",
-    "services.cli.simulate",
-    "services.cli.kafka",
 )
 
 
