@@ -43,6 +43,13 @@ class TopicOutcome:
     partitions: int
     differences: tuple[str, ...] = ()
 
+    def __str__(self) -> str:
+        """One line for a terminal: `kontakt.alerts: created (6 partitions)`."""
+        line = f"{self.topic}: {self.status} ({self.partitions} partitions)"
+        if self.differences:
+            line += "; differs from deploy/topics.toml: " + "; ".join(self.differences)
+        return line
+
 
 def default_topics_file() -> Path:
     return Path(__file__).resolve().parents[1] / "deploy" / "topics.toml"
