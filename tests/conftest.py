@@ -3,4 +3,4 @@ loaded here as plugins so that each stays small."""
 
 from __future__ import annotations
 
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = ["tests.fixtures.sla"]
