@@ -3,4 +3,8 @@ loaded here as plugins so that each stays small."""
 
 from __future__ import annotations
 
-pytest_plugins: list[str] = ["tests.fixtures.sla"]
+pytest_plugins: list[str] = [
+    "tests.fixtures.sla",
+    "tests.fixtures.clickhouse_server",
+    "tests.fixtures.warehouse",
+]
