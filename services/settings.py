@@ -60,6 +60,72 @@ class Settings(BaseSettings):
     api_host: str = Field(default="127.0.0.1", description="Address the API listens on.")
     api_port: int = Field(default=8000, description="Port the API listens on.")
 
+    # --- stream worker (kontakt worker; docs/streams.md) ----------------------------------
+    sla_policy: str = Field(
+        default="rao-ues-2007",
+        description="SLA policy the worker evaluates: a preset name or a TOML file path.",
+    )
+    worker_app_id: str = Field(
+        default="kontakt-worker",
+        description="Faust app id: consumer group, table changelog prefix, state directory.",
+    )
+    worker_store: str = Field(
+        default="rocksdb://",
+        description="Faust table store: rocksdb:// (rocksdict, under data_dir/worker) or memory://.",
+    )
+    worker_timer_interval_s: float = Field(
+        default=0.1, gt=0, description="How often the worker checks for passed SLA deadlines (s)."
+    )
+    worker_metrics_interval_s: float = Field(
+        default=5.0, gt=0, description="Cadence of live-metrics snapshots and the storm rule (s)."
+    )
+    worker_short_abandon_ms: int = Field(
+        default=5_000, ge=0, description="Abandons within this wait are short (not counted, ms)."
+    )
+    storm_scopes: str = Field(
+        default="outage",
+        description="Outage-storm rule counts phone contacts of kind outage, all, or both "
+        "(comma-separated).",
+    )
+    storm_window_min: int = Field(
+        default=10, ge=1, description="Outage-storm rule: counting window (minutes)."
+    )
+    storm_factor: float = Field(
+        default=3.0, gt=0, description="Outage-storm rule: multiple of the usual level that alerts."
+    )
+    storm_min_count: int = Field(
+        default=20, ge=1, description="Outage-storm rule: fewest contacts in a window that alert."
+    )
+    storm_default_hourly: float = Field(
+        default=30.0,
+        ge=0,
+        description="Outage-storm rule: usual phone contacts per hour of a region until learnt.",
+    )
+
+    # --- live board, acknowledgements, notifications (docs/board.md) -----------------------
+    board_feed: bool = Field(
+        default=True, description="The API follows the alerts/metrics topics for /board."
+    )
+    board_history_s: int = Field(
+        default=3600, ge=0, description="How far back the board reads on start-up (s)."
+    )
+    staffing_threshold_s: float = Field(
+        default=40.0, gt=0, description="Staffing advice: answer-time threshold (s)."
+    )
+    staffing_target: float = Field(
+        default=0.8, gt=0, lt=1, description="Staffing advice: target service level (0-1)."
+    )
+    staffing_default_handle_s: float = Field(
+        default=180.0, gt=0, description="Staffing advice: handle time when the hour has none (s)."
+    )
+    notify_rules: Path | None = Field(
+        default=None,
+        description="TOML file of notification rules for `kontakt notifier` (none: no rules).",
+    )
+    notify_group: str = Field(
+        default="kontakt-notifier", description="Consumer group of the notifier."
+    )
+
     @property
     def warehouse_url(self) -> str:
         """The ClickHouse URL actually used: the embedded directory when none is set."""

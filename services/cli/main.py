@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "services.cli.sla",
     "services.cli.warehouse",
     "services.cli.kafka",
+    "services.cli.worker",
 )
 
 

@@ -1,0 +1,70 @@
+"""`kontakt worker`: run the Faust stream worker (SLA clocks, alerts, live metrics, storms).
+
+Settings come from the environment (KONTAKT_*), so a supervisor or a test starts it with the
+broker, topic prefix and app id it wants. SIGTERM or Ctrl-C stop it gracefully: faust stops the
+agents, flushes the producer and commits the processed offsets; a SIGKILL loses nothing either,
+it only re-processes the uncommitted tail (alerts carry deterministic ids).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from services.errors import UserError
+
+
+def run_worker(loglevel: str = "info", create_topics: bool = True) -> None:
+    """Build the worker from the environment's settings and run it until stopped."""
+    import faust
+
+    from services.settings import load_settings
+    from streams.app import create_worker
+    from streams.sla.policy import PolicyError
+
+    settings = load_settings()
+    if create_topics:
+        _apply_topics(settings)
+    try:
+        worker = create_worker(settings)
+    except PolicyError as exc:
+        raise UserError(f"KONTAKT_SLA_POLICY: {exc}") from None
+    faust.Worker(worker.app, loglevel=loglevel, quiet=True).execute_from_commandline()
+
+
+def _apply_topics(settings: object) -> None:
+    """Create missing topics of deploy/topics.toml (idempotent), so a bare `kontakt worker`
+    against a fresh broker works; `kontakt up` does the same before starting it."""
+    from services.topics import apply_topics
+
+    try:
+        for line in apply_topics(settings):  # type: ignore[arg-type]
+            typer.echo(f"topics: {line}", err=True)
+    except Exception as exc:  # broker down, bad bootstrap: tell the user what to do
+        raise UserError(
+            f"cannot create the topics on {getattr(settings, 'kafka_bootstrap', '?')}: {exc}; "
+            "start the broker (kontakt up) or set KONTAKT_KAFKA_BOOTSTRAP"
+        ) from None
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("worker")
+    def worker_cmd(
+        loglevel: Annotated[
+            str, typer.Option("--loglevel", "-l", help="debug, info, warning or error.")
+        ] = "info",
+        create_topics: Annotated[
+            bool,
+            typer.Option(
+                "--create-topics/--no-create-topics",
+                help="Create missing topics of deploy/topics.toml before starting.",
+            ),
+        ] = True,
+    ) -> None:
+        """Run the stream worker: SLA clocks, alerts, outcomes, live metrics, outage storms.
+
+        Configured by KONTAKT_* environment variables (see docs/streams.md); stops gracefully
+        on SIGTERM or Ctrl-C.
+        """
+        run_worker(loglevel=loglevel, create_topics=create_topics)

@@ -1,0 +1,153 @@
+"""The Faust application, built by a factory from settings (no global app configured at import).
+
+``create_worker(settings)`` returns a :class:`Worker`: the faust App, its topics, the contacts
+table and the :class:`~streams.processor.ContactProcessor` the agents call. Tests build one per
+test with their own topic prefix, app id and ``store='memory://'``; ``kontakt worker`` builds one
+with the RocksDB store (rocksdict) under ``data_dir/worker``.
+
+Serialisation: the input topic is read as raw bytes and decoded by the agent with
+``schemas.codec.decode_event`` so that an undecodable message can go to the dead-letter topic
+with the reason instead of stopping the stream; output topics use the ``kontakt-avro`` faust
+codec registered here (a value is a ``(record_name, datum)`` pair, written as single-object Avro
+by ``schemas.codec.encode``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import faust
+from faust.serializers import codecs
+
+from schemas import codec
+from services.settings import Settings
+from streams.live_metrics import MetricsConfig
+from streams.processor import ContactProcessor
+from streams.sla.policy import load_policy
+from streams.storm import StormConfig, StormDetector
+
+AVRO_CODEC = "kontakt-avro"
+CONTACTS_TABLE = "contacts"
+STORM_TOPIC = "storm-counts"
+OUTCOMES_TOPIC = "outcomes"
+DEAD_LETTER_TOPIC = "dead-letters"
+
+
+Headers = list[tuple[str, bytes]]
+Sender = Callable[[faust.TopicT, bytes, Any, "Headers | None"], Awaitable[None]]
+
+
+class AvroCodec(codecs.Codec):
+    """faust codec: ``(record_name, datum)`` <-> single-object Avro (schemas.codec)."""
+
+    def _dumps(self, obj: Any) -> bytes:
+        name, datum = obj
+        return codec.encode(name, datum)
+
+    def _loads(self, s: bytes) -> Any:
+        return codec.decode(s)
+
+
+def register_codec() -> None:
+    """Make ``kontakt-avro`` known to faust (idempotent)."""
+    codecs.register(AVRO_CODEC, AvroCodec())
+
+
+def broker_url(bootstrap: str) -> str:
+    """``host1:9092,host2:9092`` -> faust's ``kafka://host1:9092;kafka://host2:9092``."""
+    hosts = [h.strip() for h in bootstrap.split(",") if h.strip()]
+    return ";".join(f"kafka://{h}" for h in hosts)
+
+
+@dataclass
+class Worker:
+    """Everything the agents need, built once per process (or per test)."""
+
+    settings: Settings
+    app: faust.App
+    events: faust.TopicT
+    alerts: faust.TopicT
+    outcomes: faust.TopicT
+    metrics: faust.TopicT
+    dead_letters: faust.TopicT
+    storm_counts: faust.TopicT
+    contacts: Any  # faust Table of contact_id bytes -> processor table value bytes
+    processor: ContactProcessor
+    storm: StormDetector
+    ready: bool = False  # set once the table is recovered and the processor rebuilt
+    sender: Sender | None = None  # tests record sends instead of producing
+
+    async def send(
+        self, topic: faust.TopicT, key: bytes, value: Any, headers: Headers | None = None
+    ) -> None:
+        """Send one record to one of the worker's topics (the only producing call)."""
+        if self.sender is not None:
+            await self.sender(topic, key, value, headers)
+        else:
+            await topic.send(key=key, value=value, headers=headers)
+
+
+def storm_config(settings: Settings) -> StormConfig:
+    scopes = tuple(s.strip() for s in settings.storm_scopes.split(",") if s.strip())
+    return StormConfig(
+        window_ms=settings.storm_window_min * 60_000,
+        factor=settings.storm_factor,
+        min_count=settings.storm_min_count,
+        default_hourly=settings.storm_default_hourly,
+        scopes=scopes,
+    )
+
+
+def create_worker(settings: Settings, *, store: str | None = None) -> Worker:
+    """Build the faust App, topics and table from ``settings``; agents are added by
+    :func:`streams.agents.register_agents` (called here)."""
+    from streams.agents import register_agents  # agents import this module
+
+    register_codec()
+    datadir = Path(settings.data_dir) / "worker" / settings.worker_app_id
+    app = faust.App(
+        settings.worker_app_id,
+        broker=broker_url(settings.kafka_bootstrap),
+        store=store or settings.worker_store,
+        datadir=str(datadir.absolute()),
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication_factor,
+        autodiscover=False,
+        web_enabled=False,
+        consumer_auto_offset_reset="earliest",
+        processing_guarantee="at_least_once",
+        stream_recovery_delay=0.0,
+        table_standby_replicas=0,
+        producer_linger=0.005,
+        broker_commit_every=2_000,
+        broker_commit_interval=1.0,
+        stream_buffer_maxsize=8192,
+    )
+    raw: dict[str, Any] = {"key_type": bytes, "value_type": bytes,
+                           "key_serializer": "raw", "value_serializer": "raw"}
+    avro: dict[str, Any] = {"key_serializer": "raw", "value_serializer": AVRO_CODEC}
+    topic = settings.topic
+    worker = Worker(
+        settings=settings,
+        app=app,
+        events=app.topic(topic(settings.events_topic), **raw),
+        alerts=app.topic(topic("alerts"), **avro),
+        outcomes=app.topic(topic(OUTCOMES_TOPIC), **avro),
+        metrics=app.topic(topic("metrics"), **avro),
+        dead_letters=app.topic(topic(DEAD_LETTER_TOPIC), **raw),
+        storm_counts=app.topic(topic(STORM_TOPIC), key_serializer="raw",
+                               value_serializer="json", partitions=1, internal=True),
+        contacts=app.Table(
+            CONTACTS_TABLE, partitions=settings.topic_partitions, schema=faust.Schema(**raw)
+        ),
+        processor=ContactProcessor(
+            load_policy(settings.sla_policy),
+            MetricsConfig(short_abandon_ms=settings.worker_short_abandon_ms),
+        ),
+        storm=StormDetector(storm_config(settings)),
+    )
+    register_agents(worker)
+    return worker

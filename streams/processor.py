@@ -1,0 +1,204 @@
+"""The worker's logic for the contacts of its partitions, with no faust import.
+
+``ContactProcessor`` is what the Faust agents and timers call. Per contact it keeps the table
+value (the folded state plus the signatures of what was already emitted), asks the SLA core for
+outcomes and the next instant of change, and returns what to emit. It also owns the deadline
+heap (streams.timers), the per-partition live metrics (streams.live_metrics) and the new phone
+contacts per region and minute for the storm rule (streams.storm). No SLA arithmetic here.
+
+Time: events carry their own ``occurred_at``; ``now`` is the wall clock passed in by the faust
+edge, because a breach must be noticed when nothing arrives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from schemas.events import Channel, ContactEvent, Kind
+from streams import emissions
+from streams.live_metrics import MINUTE, LiveMetrics, MetricsConfig, facts_of
+from streams.sla.clock import Outcome, Status, evaluate, next_change
+from streams.sla.policy import Policy
+from streams.sla.state import ContactState, fold, state_from_dict, state_to_dict
+from streams.timers import DeadlineHeap
+
+
+@dataclass(slots=True)
+class Entry:
+    """One contact as the worker holds it between events."""
+
+    state: ContactState
+    signatures: dict[str, emissions.Signature]
+    partition: int
+    dirty: bool = False  # signatures changed by the timer since the table was written
+
+
+@dataclass(slots=True)
+class StormCounts:
+    """New phone contacts per (region, minute): [all, outage]."""
+
+    pending: dict[tuple[str, int], list[int]] = field(default_factory=dict)
+
+    def add(self, region: str, instant: int, outage: bool) -> None:
+        counts = self.pending.setdefault((region, instant - instant % MINUTE), [0, 0])
+        counts[0] += 1
+        counts[1] += int(outage)
+
+    def drain(self) -> list[dict[str, Any]]:
+        out = [
+            {"region": region, "minute": minute, "total": c[0], "outage": c[1]}
+            for (region, minute), c in sorted(self.pending.items())
+        ]
+        self.pending.clear()
+        return out
+
+
+def encode_value(entry: Entry) -> bytes:
+    """Table value: the folded state, the emitted signatures and the partition."""
+    return orjson.dumps(
+        {"s": state_to_dict(entry.state), "e": entry.signatures, "p": entry.partition}
+    )
+
+
+def decode_value(raw: bytes) -> Entry:
+    doc = orjson.loads(raw)
+    return Entry(state_from_dict(doc["s"]), dict(doc["e"]), int(doc["p"]))
+
+
+class ContactProcessor:
+    """Folds events, emits changed outcomes and alerts, keeps the open clocks."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        metrics: MetricsConfig | None = None,
+        cache_size: int = 200_000,
+    ) -> None:
+        self.policy = policy
+        self.metrics_cfg = metrics or MetricsConfig()
+        self.heap = DeadlineHeap()
+        self.metrics: dict[int, LiveMetrics] = {}
+        self.storm = StormCounts()
+        self._cache: dict[str, Entry] = {}
+        self._cache_size = cache_size
+
+    # --- events --------------------------------------------------------------------------
+    def on_event(
+        self, stored: bytes | None, event: ContactEvent, partition: int, now: int
+    ) -> tuple[bytes | None, emissions.Emission]:
+        """Fold ``event`` into the contact. Returns the new table value (None when the event
+        was a duplicate and nothing changed) and the records to emit."""
+        entry = self._cache.get(event.contact_id)
+        if entry is None and stored is not None:
+            entry = decode_value(stored)
+        old_state = entry.state if entry else None
+        state = fold(old_state, event)
+        if entry is not None and state is old_state and not entry.dirty:
+            return None, emissions.Emission(signatures=entry.signatures)
+        if entry is None:
+            entry = Entry(state, {}, partition)
+        entry.state = state
+        emission = self._evaluate(entry, now)
+        entry.dirty = False
+        self._remember(event.contact_id, entry)
+        if old_state is None or not _offered(old_state):
+            self._count_storm(state)
+        return encode_value(entry), emission
+
+    def _evaluate(self, entry: Entry, now: int) -> emissions.Emission:
+        outcomes = evaluate(entry.state, self.policy, now)
+        emission = emissions.diff(outcomes, entry.signatures, now)
+        entry.signatures = emission.signatures
+        contact_id = entry.state.contact_id
+        self.heap.schedule(contact_id, next_change(entry.state, self.policy, now), entry.partition)
+        self._metrics_for(entry.partition).update(contact_id, _facts(entry.state, outcomes))
+        return emission
+
+    # --- timers --------------------------------------------------------------------------
+    def on_timer(
+        self, now: int, lookup: Callable[[str], bytes | None]
+    ) -> list[emissions.Emission]:
+        """Re-evaluate every contact whose next instant has passed; ``lookup`` reads the table
+        for contacts not in the cache."""
+        out = []
+        for contact_id in self.heap.pop_due(now):
+            entry = self._cache.get(contact_id)
+            if entry is None:
+                raw = lookup(contact_id)
+                if raw is None:
+                    continue
+                entry = decode_value(raw)
+            emission = self._evaluate(entry, now)
+            if emission.changed:
+                entry.dirty = True
+                out.append(emission)
+            self._remember(contact_id, entry)
+        return out
+
+    # --- recovery ------------------------------------------------------------------------
+    def rebuild(self, items: Iterable[tuple[bytes, bytes]], now: int) -> None:
+        """Forget everything and reload the open clocks and today's figures from the table
+        (after recovery or a rebalance). Contacts whose outcome changed while no worker
+        watched them are scheduled at ``now`` so the next timer tick emits the change."""
+        self.heap.clear()
+        self.metrics.clear()
+        self._cache.clear()
+        horizon = now - self.metrics_cfg.keep_ms
+        for _key, raw in items:
+            entry = decode_value(raw)
+            state = entry.state
+            if state.events[-1].occurred_at < horizon and not _has_open(entry):
+                continue
+            outcomes = evaluate(state, self.policy, now)
+            self._metrics_for(entry.partition).update(state.contact_id, _facts(state, outcomes))
+            changed = emissions.diff(outcomes, entry.signatures, now).changed
+            nxt = now if changed else next_change(state, self.policy, now)
+            self.heap.schedule(state.contact_id, nxt, entry.partition)
+
+    # --- periodic output -----------------------------------------------------------------
+    def snapshots(self, now: int) -> list[dict[str, Any]]:
+        out = []
+        for partition in sorted(self.metrics):
+            live = self.metrics[partition]
+            live.prune(now)
+            out.extend(live.snapshot(now))
+        return out
+
+    def _metrics_for(self, partition: int) -> LiveMetrics:
+        live = self.metrics.get(partition)
+        if live is None:
+            live = self.metrics[partition] = LiveMetrics(partition, self.metrics_cfg)
+        return live
+
+    def _remember(self, contact_id: str, entry: Entry) -> None:
+        """Cache contacts with open clocks (the timer needs them); forget finished ones."""
+        if contact_id in self.heap or entry.dirty:
+            if len(self._cache) >= self._cache_size:
+                self._cache = {k: v for k, v in self._cache.items() if v.dirty}
+            self._cache[contact_id] = entry
+        else:
+            self._cache.pop(contact_id, None)
+
+    def _count_storm(self, state: ContactState) -> None:
+        if state.channel is Channel.PHONE and _offered(state):
+            first = state.events[0]
+            self.storm.add(state.region, first.occurred_at, state.kind is Kind.OUTAGE)
+
+
+def _offered(state: ContactState) -> bool:
+    return any(e.type.value in ("queued", "received") for e in state.events)
+
+
+def _has_open(entry: Entry) -> bool:
+    return any(sig[0] == Status.OPEN.value for sig in entry.signatures.values())
+
+
+def _facts(state: ContactState, outcomes: list[Outcome]) -> Any:
+    breaches = (
+        o.due_at for o in outcomes if o.status is Status.BREACHED and o.due_at is not None
+    )
+    return facts_of(state.events, breaches)

@@ -1,0 +1,100 @@
+"""Deadline timers: the open clocks of one worker, ordered by their next instant of change.
+
+A breach is an event that happens when nothing happens, so the worker cannot wait for the next
+message of a contact to notice it. It keeps, for every contact with an open clock in its
+partitions, the instant at which that contact's outcome changes next (a warning threshold or the
+due instant, as computed by ``streams.sla.clock.next_change``), in a binary heap of
+``(instant, contact_id)``.
+
+Rescheduling a contact does not search the heap: it records the new instant in a dictionary and
+pushes a new entry; the old entry stays in the heap and is skipped when it surfaces because it
+no longer matches the dictionary ("lazy invalidation"). Both operations are O(log n) and the heap
+is compacted when stale entries outnumber live ones.
+
+Pure: no faust, no clock. The caller passes ``now`` (wall-clock epoch milliseconds) in.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+
+
+class DeadlineHeap:
+    """Contacts keyed by the next instant (epoch ms) at which one of their clocks changes."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[int, str]] = []
+        self._due: dict[str, int] = {}
+        self._partition: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._due)
+
+    def __contains__(self, contact_id: object) -> bool:
+        return contact_id in self._due
+
+    def instant_of(self, contact_id: str) -> int | None:
+        """The instant ``contact_id`` is scheduled for, or None when it has no open clock."""
+        return self._due.get(contact_id)
+
+    def partition_of(self, contact_id: str) -> int | None:
+        """The partition the contact was scheduled from (to drop it on revocation)."""
+        return self._partition.get(contact_id)
+
+    def schedule(self, contact_id: str, instant: int | None, partition: int = 0) -> None:
+        """Set (or replace) the contact's next instant; None cancels it."""
+        if instant is None:
+            self.cancel(contact_id)
+            return
+        if self._due.get(contact_id) == instant:
+            return
+        self._due[contact_id] = instant
+        self._partition[contact_id] = partition
+        heapq.heappush(self._heap, (instant, contact_id))
+        self._maybe_compact()
+
+    def cancel(self, contact_id: str) -> None:
+        """Forget the contact; its heap entry is dropped lazily when it surfaces."""
+        self._due.pop(contact_id, None)
+        self._partition.pop(contact_id, None)
+
+    def next_instant(self) -> int | None:
+        """The earliest live instant, or None when no clock is open."""
+        self._drop_stale_top()
+        return self._heap[0][0] if self._heap else None
+
+    def pop_due(self, now: int) -> list[str]:
+        """Remove and return every contact whose instant is <= now, earliest first.
+
+        The caller re-evaluates each one and schedules its following instant, if any.
+        """
+        fired: list[str] = []
+        while self._heap and self._heap[0][0] <= now:
+            instant, contact_id = heapq.heappop(self._heap)
+            if self._due.get(contact_id) == instant:
+                fired.append(contact_id)
+                self.cancel(contact_id)
+        return fired
+
+    def drop_partitions(self, partitions: Iterable[int]) -> None:
+        """Forget every contact scheduled from one of ``partitions`` (they were revoked)."""
+        gone = set(partitions)
+        for contact_id in [c for c, p in self._partition.items() if p in gone]:
+            self.cancel(contact_id)
+
+    def clear(self) -> None:
+        self._heap.clear()
+        self._due.clear()
+        self._partition.clear()
+
+    def _drop_stale_top(self) -> None:
+        heap = self._heap
+        while heap and self._due.get(heap[0][1]) != heap[0][0]:
+            heapq.heappop(heap)
+
+    def _maybe_compact(self) -> None:
+        """Rebuild the heap from the live entries when stale ones dominate (bounded memory)."""
+        if len(self._heap) > 1024 and len(self._heap) > 2 * len(self._due):
+            self._heap = [(instant, contact) for contact, instant in self._due.items()]
+            heapq.heapify(self._heap)

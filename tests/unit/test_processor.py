@@ -1,0 +1,80 @@
+"""The worker's logic without faust: events, timers, duplicates, rebuild after recovery."""
+
+from __future__ import annotations
+
+from schemas.events import Channel, ContactEvent, EventType
+from streams.processor import ContactProcessor, decode_value
+from streams.sla.policy import load_policy
+
+T0 = 1_795_000_020_000
+
+
+def ev(n: int, etype: EventType, offset_ms: int, contact: str = "c1") -> ContactEvent:
+    return ContactEvent(f"{contact}-{n}", contact, "t", "kursk", Channel.PHONE, etype,
+                        T0 + offset_ms)
+
+
+def alerts(emissions: list) -> list[tuple[str, float | None]]:
+    return [(a["alert"], a["threshold"]) for e in emissions for a in e.alerts]
+
+
+def test_a_waiting_call_warns_then_breaches_on_the_timer_alone() -> None:
+    proc = ContactProcessor(load_policy("rao-ues-2007"))
+    value, emission = proc.on_event(None, ev(1, EventType.QUEUED, 0), 2, T0 + 10)
+    assert value is not None and emission.alerts == []
+    fired: list = []
+    for now in range(T0, T0 + 45_000, 100):  # a 100 ms timer tick
+        fired.extend(proc.on_timer(now, lambda c: None))
+    assert alerts(fired) == [("warning", 0.5), ("warning", 0.8), ("warning", 0.9),
+                             ("breached", None)]
+    breach = fired[-1].alerts[0]
+    assert 40_000 < breach["raised_at"] - T0 <= 40_100
+    assert proc.heap.next_instant() is None
+
+
+def test_answer_in_time_stops_the_clock_and_duplicates_change_nothing() -> None:
+    proc = ContactProcessor(load_policy("rao-ues-2007"))
+    value, _ = proc.on_event(None, ev(1, EventType.QUEUED, 0), 0, T0)
+    value, emission = proc.on_event(value, ev(2, EventType.ANSWERED, 15_000), 0, T0 + 15_000)
+    assert alerts([emission]) == [("met", None)]
+    assert proc.heap.next_instant() is None
+    again, emission = proc.on_event(value, ev(2, EventType.ANSWERED, 15_000), 0, T0 + 16_000)
+    assert again is None and not emission.changed
+
+
+def test_late_events_give_the_same_final_outcome_as_in_order() -> None:
+    events = [ev(1, EventType.QUEUED, 0), ev(2, EventType.ANSWERED, 30_000)]
+    finals = []
+    for order in (events, events[::-1]):
+        proc = ContactProcessor(load_policy("rao-ues-2007"))
+        value = None
+        for e in order:
+            value, _ = proc.on_event(value, e, 0, T0 + 100_000)
+        assert value is not None
+        finals.append(decode_value(value).signatures)
+    assert finals[0] == finals[1]
+    assert finals[0]["phone.answer"][0] == "met"
+
+
+def test_rebuild_reschedules_open_clocks_and_emits_what_changed_meanwhile() -> None:
+    proc = ContactProcessor(load_policy("rao-ues-2007"))
+    value, _ = proc.on_event(None, ev(1, EventType.QUEUED, 0), 1, T0)
+    done, _ = proc.on_event(None, ev(1, EventType.QUEUED, 0, "c2"), 1, T0)
+    done, _ = proc.on_event(done, ev(2, EventType.ANSWERED, 1000, "c2"), 1, T0 + 1000)
+    assert value is not None and done is not None
+    fresh = ContactProcessor(load_policy("rao-ues-2007"))  # a restarted worker
+    fresh.rebuild([(b"c1", value), (b"c2", done)], T0 + 60_000)
+    assert len(fresh.heap) == 1
+    fired = fresh.on_timer(T0 + 60_000, lambda c: value if c == "c1" else None)
+    assert alerts(fired) == [("breached", None)]
+    assert {r["partition"] for r in fresh.snapshots(T0 + 60_000)} == {1}
+
+
+def test_storm_counts_new_phone_contacts_once() -> None:
+    proc = ContactProcessor(load_policy("rao-ues-2007"))
+    value, _ = proc.on_event(None, ev(1, EventType.QUEUED, 0), 0, T0)
+    proc.on_event(value, ev(2, EventType.ANSWERED, 500), 0, T0)
+    assert proc.storm.drain() == [
+        {"region": "kursk", "minute": T0, "total": 1, "outage": 0}
+    ]
+    assert proc.storm.drain() == []

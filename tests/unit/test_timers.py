@@ -1,0 +1,70 @@
+"""The deadline heap: earliest-first, lazy invalidation, revocation."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from streams.timers import DeadlineHeap
+
+
+def test_pops_due_contacts_earliest_first_and_keeps_later_ones() -> None:
+    heap = DeadlineHeap()
+    heap.schedule("b", 200)
+    heap.schedule("a", 100)
+    heap.schedule("c", 300)
+    assert heap.next_instant() == 100
+    assert heap.pop_due(250) == ["a", "b"]
+    assert heap.next_instant() == 300
+    assert len(heap) == 1 and "c" in heap
+
+
+def test_rescheduling_invalidates_the_old_entry() -> None:
+    heap = DeadlineHeap()
+    heap.schedule("a", 100)
+    heap.schedule("a", 500)
+    assert heap.pop_due(400) == []
+    assert heap.next_instant() == 500
+    heap.schedule("a", None)
+    assert heap.next_instant() is None
+    assert heap.pop_due(10_000) == []
+
+
+def test_drop_partitions_forgets_revoked_contacts() -> None:
+    heap = DeadlineHeap()
+    heap.schedule("a", 100, partition=0)
+    heap.schedule("b", 100, partition=1)
+    heap.drop_partitions([1])
+    assert heap.pop_due(100) == ["a"]
+
+
+def test_compaction_keeps_only_live_entries() -> None:
+    heap = DeadlineHeap()
+    for i in range(5000):
+        heap.schedule("x", i)
+    assert len(heap._heap) < 2100
+    assert heap.pop_due(10**9) == ["x"]
+
+
+ops = st.lists(
+    st.tuples(st.sampled_from("abcdef"), st.one_of(st.none(), st.integers(0, 50))), max_size=60
+)
+
+
+@given(ops, st.integers(0, 60))
+def test_matches_a_dictionary_model(operations: list[tuple[str, int | None]], now: int) -> None:
+    heap = DeadlineHeap()
+    model: dict[str, int] = {}
+    for contact, instant in operations:
+        heap.schedule(contact, instant)
+        if instant is None:
+            model.pop(contact, None)
+        else:
+            model[contact] = instant
+    expected_next = min(model.values(), default=None)
+    assert heap.next_instant() == expected_next
+    fired = heap.pop_due(now)
+    due = sorted((i, c) for c, i in model.items() if i <= now)
+    assert sorted(fired) == sorted(c for _, c in due)
+    assert [model[c] for c in fired] == sorted(model[c] for c in fired)
+    assert len(heap) == len(model) - len(fired)

@@ -1,0 +1,107 @@
+"""The faust glue on faust's in-memory test context (no broker): memory store, sends recorded."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any
+
+import pytest
+
+from schemas.codec import encode_event
+from schemas.events import Channel, ContactEvent, EventType
+from services.settings import load_settings
+from streams.agents import fire_deadlines, now_ms, observe_storm, publish_metrics, raise_storms
+from streams.app import Worker, broker_url, create_worker
+
+T0 = 1_795_000_020_000
+_ids = itertools.count()
+
+
+def make_worker() -> tuple[Worker, list[tuple[str, bytes, Any, Any]]]:
+    n = next(_ids)
+    settings = load_settings(topic_prefix=f"unit{n}.", worker_app_id=f"unit-worker-{n}")
+    worker = create_worker(settings, store="memory://")
+    sent: list[tuple[str, bytes, Any, Any]] = []
+
+    async def record(topic: Any, key: bytes, value: Any, headers: Any) -> None:
+        sent.append((topic.get_topic_name().split(".", 1)[1], key, value, headers))
+
+    worker.sender = record
+    return worker, sent
+
+
+def event(n: int, etype: EventType, offset_ms: int) -> ContactEvent:
+    return ContactEvent(f"e{n}", "c1", "t", "kursk", Channel.PHONE, etype, T0 + offset_ms)
+
+
+def test_broker_url_lists_every_bootstrap_server() -> None:
+    assert broker_url("a:1, b:2") == "kafka://a:1;kafka://b:2"
+
+
+def test_factory_builds_independent_apps_from_settings() -> None:
+    first, _ = make_worker()
+    second, _ = make_worker()
+    assert first.app is not second.app
+    assert first.events.get_topic_name() != second.events.get_topic_name()
+    assert first.app.conf.store.scheme == "memory"
+    assert first.app.agents["contact-events"].concurrency == 1
+
+
+def test_events_update_the_table_and_emit_outcomes_and_alerts() -> None:
+    worker, sent = make_worker()
+
+    async def run() -> None:
+        agent = worker.app.agents["contact-events"]
+        async with agent.test_context() as ctx:
+            await ctx.put(encode_event(event(1, EventType.QUEUED, 0)), key=b"c1")
+            await ctx.put(encode_event(event(2, EventType.ANSWERED, 60_000)), key=b"c1")
+            await ctx.put(encode_event(event(2, EventType.ANSWERED, 60_000)), key=b"c1")
+
+    asyncio.run(run())
+    assert worker.contacts.get(b"c1") is not None
+    topics = [s[0] for s in sent]
+    assert topics == ["outcomes", "alerts", "outcomes"]  # breached at once (old call), then
+    alert = sent[1][2]
+    assert alert[0] == "SlaAlertRaised" and alert[1]["alert"] == "breached"
+    assert sent[2][2][1]["stopped_at"] == T0 + 60_000  # ...answered late: still breached
+
+
+def test_garbage_goes_to_the_dead_letter_topic_and_the_stream_goes_on() -> None:
+    worker, sent = make_worker()
+
+    async def run() -> None:
+        agent = worker.app.agents["contact-events"]
+        async with agent.test_context() as ctx:
+            await ctx.put(b"\x00not avro", key=b"junk")
+            await ctx.put(encode_event(event(1, EventType.QUEUED, 0)), key=b"c1")
+
+    asyncio.run(run())
+    dead = [s for s in sent if s[0] == "dead-letters"]
+    assert len(dead) == 1
+    assert dead[0][1] == b"junk" and dead[0][2] == b"\x00not avro"
+    headers = dict(dead[0][3])
+    assert headers["reason"].startswith(b"undecodable:")
+    assert "outcomes" in [s[0] for s in sent]
+
+
+@pytest.mark.parametrize("timer", [fire_deadlines, publish_metrics])
+def test_timers_wait_for_recovery_before_acting(timer: Any) -> None:
+    worker, sent = make_worker()
+    queued_at = now_ms() - 50_000  # a call queued 50 s ago, seen by the worker back then
+    late = ContactEvent("e1", "c1", "t", "kursk", Channel.PHONE, EventType.QUEUED, queued_at)
+    worker.processor.on_event(None, late, 0, queued_at)
+    worker.ready = False
+    asyncio.run(timer(worker))
+    assert sent == []
+    worker.ready = True
+    asyncio.run(timer(worker))
+    assert sent, f"{timer.__name__} sent nothing once ready"
+
+
+def test_storm_counts_reach_the_detector_and_raise_an_alert() -> None:
+    worker, sent = make_worker()
+    minute = now_ms() - now_ms() % 60_000
+    observe_storm(worker.storm, {"region": "kursk", "minute": minute, "total": 50, "outage": 50})
+    asyncio.run(raise_storms(worker))
+    assert [(s[0], s[2][0]) for s in sent] == [("alerts", "OutageStormSuspected")]
