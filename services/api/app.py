@@ -10,7 +10,11 @@ from fastapi import FastAPI
 from services.settings import Settings, load_settings
 
 # Feature routers, by module path; each module exposes `router`.
-ROUTERS: tuple[str, ...] = ("services.api.health",)
+ROUTERS: tuple[str, ...] = (
+    "services.api.health",
+    "services.alerts.router",  # /api/board/*, /api/alerts/*, /api/staffing
+    "services.board.router",  # /board page and its login
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
