@@ -1,0 +1,203 @@
+"""What the live board shows, folded from the records of the alerts, outcomes, metrics and
+acknowledgements topics. Pure: records in, board updates out; ``now`` is passed in.
+
+Updates are small dicts ``{"type": ..., "data": {...}}`` with the tenant/region/channel they
+belong to, so the hub can give each subscriber only what its key and filters allow:
+- ``group``  a metrics row (services.alerts.metrics_view);
+- ``alert``  an SLA warning or breach for the feed (met/cancelled only clear the at-risk list);
+- ``risk``   an open clock that crossed a warning or breached, with its due instant, or its
+             removal (``removed: true``) once it stopped;
+- ``storm``  an outage-storm banner;
+- ``ack``    an acknowledgement or follow-up of an alert.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from services.alerts.metrics_view import MetricsView
+
+SLA_ALERT = "SlaAlertRaised"
+STORM = "OutageStormSuspected"
+OUTCOME = "MilestoneOutcomeEvaluated"
+METRICS = "MetricsSnapshotTaken"
+ACKNOWLEDGED = "AlertAcknowledged"
+FOLLOW_UP = "FollowUpMarked"
+FEED_KINDS = frozenset({"warning", "breached"})
+HOUR = 3_600_000
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Whose data a subscriber may see (tenant from its key; None = every tenant) and the
+    region/channel filters it chose (None = all)."""
+
+    tenant: str | None
+    region: str | None = None
+    channel: str | None = None
+
+    def admits(self, tenant: str | None, region: str | None, channel: str | None) -> bool:
+        if self.tenant is not None and tenant is not None and tenant != self.tenant:
+            return False
+        if self.region and region and region != self.region:
+            return False
+        return not (self.channel and channel and channel != self.channel)
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    type: str
+    data: dict[str, Any]
+    tenant: str | None
+    region: str | None
+    channel: str | None
+
+    def message(self) -> dict[str, Any]:
+        return {"type": self.type, "data": self.data}
+
+
+class LiveBoard:
+    """In-memory state of the board; one per API process."""
+
+    def __init__(self, *, feed_size: int = 300, risk_keep_ms: int = 12 * HOUR,
+                 storm_keep_ms: int = HOUR) -> None:
+        self.metrics = MetricsView()
+        self.feed: OrderedDict[str, dict[str, Any]] = OrderedDict()  # alert_id -> alert
+        self.risks: dict[str, dict[str, Any]] = {}  # contact_id|milestone -> risk
+        self.storms: dict[str, dict[str, Any]] = {}
+        self.acks: dict[str, dict[str, Any]] = {}  # alert_id -> ack state
+        self.alerts_seen: dict[str, tuple[str, str, str]] = {}  # alert_id -> tenant/region/ch
+        self.feed_size = feed_size
+        self.risk_keep_ms = risk_keep_ms
+        self.storm_keep_ms = storm_keep_ms
+
+    # --- folding records ---------------------------------------------------------------------
+    def apply(self, name: str, datum: Mapping[str, Any]) -> list[Update]:
+        handler = _HANDLERS.get(name)
+        return handler(self, datum) if handler else []
+
+    def _metrics(self, datum: Mapping[str, Any]) -> list[Update]:
+        group = self.metrics.add(datum)
+        if group is None:
+            return []
+        row = self.metrics.row(group)
+        return [Update("group", row, row["tenant"], row["region"], row["channel"])]
+
+    def _sla_alert(self, datum: Mapping[str, Any]) -> list[Update]:
+        alert: dict[str, Any] = {k: datum.get(k) for k in (
+            "alert_id", "alert", "threshold", "contact_id", "milestone", "status", "started_at",
+            "due_at", "stopped_at", "elapsed_ms", "target_ms", "raised_at", "tenant", "region",
+            "channel", "contact_kind", "customer_category", "office")}
+        where = (alert["tenant"], alert["region"], alert["channel"])
+        self.alerts_seen[alert["alert_id"]] = where
+        out: list[Update] = []
+        if alert["alert"] in FEED_KINDS:
+            alert["ack"] = self.acks.get(alert["alert_id"])
+            self.feed[alert["alert_id"]] = alert
+            self.feed.move_to_end(alert["alert_id"])
+            while len(self.feed) > self.feed_size:
+                self.feed.popitem(last=False)
+            out.append(Update("alert", alert, *where))
+        out.extend(self._risk(alert))
+        return out
+
+    def _outcome(self, datum: Mapping[str, Any]) -> list[Update]:
+        return self._risk({**datum, "alert": None})
+
+    def _risk(self, rec: Mapping[str, Any]) -> list[Update]:
+        """Keep open clocks that warned or breached; drop them once the clock stopped."""
+        key = f"{rec['contact_id']}|{rec['milestone']}"
+        where = (rec["tenant"], rec["region"], rec["channel"])
+        stopped = rec.get("stopped_at") is not None or rec["status"] in ("met", "cancelled")
+        if stopped:
+            if self.risks.pop(key, None) is None:
+                return []
+            return [Update("risk", {"key": key, "removed": True}, *where)]
+        at_risk = rec["status"] == "breached" or rec.get("alert") == "warning" or bool(
+            rec.get("warnings_crossed"))
+        if not at_risk or rec.get("due_at") is None:
+            return []
+        old = self.risks.get(key, {})
+        risk = {
+            "key": key,
+            "contact_id": rec["contact_id"],
+            "milestone": rec["milestone"],
+            "status": rec["status"],
+            "started_at": rec["started_at"],
+            "due_at": rec["due_at"],
+            "target_ms": rec["target_ms"],
+            "tenant": rec["tenant"],
+            "region": rec["region"],
+            "channel": rec["channel"],
+            "office": rec.get("office"),
+            "customer_category": rec.get("customer_category"),
+            "alert_id": rec.get("alert_id") or old.get("alert_id"),
+        }
+        if old == risk:
+            return []
+        self.risks[key] = risk
+        return [Update("risk", risk, *where)]
+
+    def _storm(self, datum: Mapping[str, Any]) -> list[Update]:
+        storm = dict(datum)
+        storm["ack"] = self.acks.get(storm["alert_id"])
+        self.storms[storm["alert_id"]] = storm
+        self.alerts_seen[storm["alert_id"]] = ("", storm["region"], "phone")
+        return [Update("storm", storm, None, storm["region"], "phone")]
+
+    def _ack(self, datum: Mapping[str, Any], follow_up: bool) -> list[Update]:
+        alert_id = datum["alert_id"]
+        state = dict(self.acks.get(alert_id) or {"alert_id": alert_id})
+        if follow_up:
+            state.update(follow_up=datum["action"], follow_up_by=datum["marked_by"],
+                         follow_up_at=datum["marked_at"], follow_up_note=datum.get("note"))
+        else:
+            state.update(acknowledged_by=datum["acknowledged_by"],
+                         acknowledged_at=datum["acknowledged_at"], note=datum.get("note"))
+        self.acks[alert_id] = state
+        for holder in (self.feed, self.storms):
+            if alert_id in holder:
+                holder[alert_id]["ack"] = state
+        tenant = datum.get("tenant") or None
+        return [Update("ack", state, tenant, datum.get("region"), datum.get("channel"))]
+
+    # --- reading -----------------------------------------------------------------------------
+    def prune(self, now: int) -> None:
+        """Forget clocks overdue for long (a data gap) and storms long past."""
+        self.risks = {k: r for k, r in self.risks.items() if r["due_at"] >= now - self.risk_keep_ms}
+        self.storms = {k: s for k, s in self.storms.items()
+                       if s["window_end"] >= now - self.storm_keep_ms}
+
+    def snapshot(self, scope: Scope, now: int) -> dict[str, Any]:
+        """Everything a freshly connected page needs, filtered by ``scope``."""
+        self.prune(now)
+
+        def ok(r: Mapping[str, Any]) -> bool:
+            return scope.admits(r.get("tenant") or None, r.get("region"), r.get("channel"))
+
+        rows = [self.metrics.row(g) for g in self.metrics.groups()]
+        return {
+            "now": now,
+            "groups": [r for r in rows if ok(r)],
+            "feed": [a for a in reversed(self.feed.values()) if ok(a)],
+            "risks": sorted((r for r in self.risks.values() if ok(r)), key=lambda r: r["due_at"]),
+            "storms": [s for s in self.storms.values()
+                       if scope.admits(None, s["region"], "phone")],
+        }
+
+    def where(self, alert_id: str) -> tuple[str, str, str] | None:
+        """(tenant, region, channel) of an alert this board has seen; '' tenant for storms."""
+        return self.alerts_seen.get(alert_id)
+
+
+_HANDLERS = {
+    METRICS: LiveBoard._metrics,
+    SLA_ALERT: LiveBoard._sla_alert,
+    OUTCOME: LiveBoard._outcome,
+    STORM: LiveBoard._storm,
+    ACKNOWLEDGED: lambda board, d: board._ack(d, follow_up=False),
+    FOLLOW_UP: lambda board, d: board._ack(d, follow_up=True),
+}

@@ -1,0 +1,330 @@
+// The shift lead's live board. Plain ES module, no build step, no network beyond this API.
+// Data arrives over Server-Sent Events (/api/board/stream): a snapshot, then updates. Timers tick
+// here, from the due instants the server sent, corrected by the server's clock offset.
+import { TEXTS, fmt } from "./i18n.js";
+
+const SL_TARGET = 0.8;
+const $ = (sel) => document.querySelector(sel);
+const store = {
+  get(k, d) { try { return localStorage.getItem("kontakt." + k) ?? d; } catch { return d; } },
+  set(k, v) { try { localStorage.setItem("kontakt." + k, v); } catch { /* private mode */ } },
+};
+const state = {
+  lang: store.get("lang", "ru") === "en" ? "en" : "ru",
+  region: store.get("region", ""), channel: store.get("channel", ""),
+  groups: new Map(), feed: new Map(), risks: new Map(), storms: new Map(),
+  regions: new Set(), offset: 0, source: null, retry: 1000, staffing: [],
+};
+const t = (k) => TEXTS[state.lang][k] ?? TEXTS.ru[k] ?? k;
+const now = () => Date.now() + state.offset;
+
+function el(tag, attrs = {}, ...kids) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const kid of kids) if (kid !== null && kid !== undefined) node.append(kid);
+  return node;
+}
+
+function duration(ms) {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60), sec = String(s % 60).padStart(2, "0");
+  if (d > 0) return `${d}${state.lang === "ru" ? " д " : "d "}${h}:${String(m).padStart(2, "0")}`;
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
+}
+const pct = (x) => (x === null || x === undefined ? "—" :
+  new Intl.NumberFormat(state.lang, { style: "percent", maximumFractionDigits: 1 }).format(x));
+const clockTime = (ms) => new Date(ms).toLocaleTimeString(state.lang === "ru" ? "ru-RU" : "en-GB");
+const channelName = (c) => t(c) || c;
+
+// --- texts and language ------------------------------------------------------------------
+function applyTexts() {
+  document.documentElement.lang = state.lang;
+  document.title = `${state.lang === "ru" ? "Контакт" : "Kontakt"} — ${t("title")}`;
+  for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+  $("#lang-ru").setAttribute("aria-pressed", String(state.lang === "ru"));
+  $("#lang-en").setAttribute("aria-pressed", String(state.lang === "en"));
+  setConn($("#conn").dataset.state);
+  renderAll();
+}
+function setLang(lang) { state.lang = lang; store.set("lang", lang); applyTexts(); }
+
+function setConn(s) {
+  $("#conn").dataset.state = s;
+  $("#conn-text").textContent = t(s === "live" ? "live" : s === "offline" ? "offline" : "connecting");
+}
+
+// --- the stream ----------------------------------------------------------------------------
+function connect() {
+  if (state.source) state.source.close();
+  const q = new URLSearchParams();
+  if (state.region) q.set("region", state.region);
+  if (state.channel) q.set("channel", state.channel);
+  setConn("connecting");
+  const source = new EventSource(`/api/board/stream?${q}`);
+  state.source = source;
+  source.onopen = () => { state.retry = 1000; setConn("live"); };
+  source.onerror = () => {
+    setConn("offline");
+    if (source.readyState === EventSource.CLOSED) {  // the server refused: check the login
+      setTimeout(() => start(), state.retry);
+      state.retry = Math.min(state.retry * 2, 15000);
+    }
+  };
+  source.addEventListener("snapshot", (e) => load(JSON.parse(e.data)));
+  source.addEventListener("update", (e) => apply(JSON.parse(e.data)));
+  source.addEventListener("ping", (e) => { state.offset = JSON.parse(e.data).now - Date.now(); });
+}
+
+function load(snap) {
+  state.offset = snap.now - Date.now();
+  state.groups = new Map(snap.groups.map((g) => [g.key, g]));
+  state.feed = new Map(snap.feed.slice().reverse().map((a) => [a.alert_id, a]));
+  state.risks = new Map(snap.risks.map((r) => [r.key, r]));
+  state.storms = new Map(snap.storms.map((s) => [s.alert_id, s]));
+  $("#tenant").textContent = snap.tenant;
+  setConn("live");
+  renderAll();
+}
+
+function apply({ type, data }) {
+  if (type === "group") { state.groups.set(data.key, data); renderGroups(); }
+  else if (type === "alert") { state.feed.delete(data.alert_id); state.feed.set(data.alert_id, data); renderFeed(); }
+  else if (type === "risk") {
+    if (data.removed) state.risks.delete(data.key); else state.risks.set(data.key, data);
+    renderRisks();
+  } else if (type === "storm") { state.storms.set(data.alert_id, data); renderStorms(); }
+  else if (type === "ack") {
+    for (const m of [state.feed, state.storms]) if (m.has(data.alert_id)) m.get(data.alert_id).ack = data;
+    renderFeed(); renderStorms();
+  }
+  noteRegion(data.region);
+}
+
+// --- filters -------------------------------------------------------------------------------
+function noteRegion(region) {
+  if (!region || state.regions.has(region)) return;
+  state.regions.add(region);
+  const select = $("#f-region");
+  const opts = [...state.regions].sort();
+  select.replaceChildren(el("option", { value: "", "data-i18n": "all", text: t("all") }),
+    ...opts.map((r) => el("option", { value: r, text: r })));
+  select.value = state.region;
+}
+function setupFilters() {
+  const ch = $("#f-channel");
+  for (const c of ["phone", "email", "web", "in_person", "post", "messenger"])
+    ch.append(el("option", { value: c, "data-channel": c, text: channelName(c) }));
+  if (state.region) noteRegion(state.region);
+  ch.value = state.channel;
+  $("#f-region").value = state.region;
+  const changed = () => {
+    state.region = $("#f-region").value; state.channel = ch.value;
+    store.set("region", state.region); store.set("channel", state.channel);
+    connect();
+  };
+  $("#f-region").addEventListener("change", changed);
+  ch.addEventListener("change", changed);
+  const name = $("#lead-name");
+  name.value = store.get("leadName", "");
+  name.addEventListener("change", () => store.set("leadName", name.value.trim()));
+}
+
+// --- rendering -----------------------------------------------------------------------------
+function renderAll() {
+  for (const o of document.querySelectorAll("#f-channel option[data-channel]")) o.textContent = channelName(o.value);
+  renderStorms(); renderGroups(); renderRisks(); renderFeed(); renderStaffing();
+}
+
+function slCell(w) {
+  if (!w) return el("td", { class: "num", text: "—" });
+  const v = w.service_level;
+  const low = v !== null && v !== undefined && v < SL_TARGET;
+  return el("td", { class: "num" + (low ? " low" : "") }, low ? "▼ " : "", pct(v));
+}
+
+function renderGroups() {
+  const rows = [...state.groups.values()].sort((a, b) =>
+    (a.channel + a.region + (a.office || "")).localeCompare(b.channel + b.region + (b.office || "")));
+  const body = $("#groups tbody");
+  body.replaceChildren(...rows.map((g) => {
+    const w15 = g.windows["15m"], wd = g.windows.today;
+    noteRegion(g.region);
+    return el("tr", { "data-key": g.key },
+      el("th", { scope: "row", text: channelName(g.channel) }),
+      el("td", { text: g.region }), el("td", { text: g.office || "—" }),
+      el("td", { class: "num" + (g.waiting > 0 ? " busy" : ""), text: String(g.waiting) }),
+      el("td", { class: "num longest", "data-longest": g.waiting > 0 ? g.longest_wait_ms : "",
+        "data-as-of": g.longest_as_of, text: g.waiting > 0 ? duration(g.longest_wait_ms) : "—" }),
+      slCell(w15), slCell(wd),
+      el("td", { class: "num", text: wd && wd.asa_ms !== null ? duration(wd.asa_ms) : "—" }),
+      el("td", { class: "num", text: pct(wd ? wd.abandon_rate : null) }),
+      el("td", { class: "num" + (wd && wd.breaches > 0 ? " bad" : ""),
+        text: wd ? String(wd.breaches) : "0" }));
+  }));
+  $("#groups-empty").hidden = rows.length > 0;
+}
+
+function statusBadge(kind, threshold) {
+  const breached = kind === "breached";
+  const label = breached ? t("breached") : t("warning");
+  const extra = !breached && threshold ? ` · ${fmt(t("warnAt"), { pct: Math.round(threshold * 100) })}` : "";
+  return el("span", { class: `badge ${breached ? "breached" : "warning"}` },
+    el("span", { "aria-hidden": "true", text: breached ? "⛔ " : "⚠ " }), label + extra);
+}
+
+function countdown(due) {
+  return el("span", { class: "countdown", "data-due": due, text: "" });
+}
+
+function renderRisks() {
+  const items = [...state.risks.values()].sort((a, b) => a.due_at - b.due_at);
+  $("#risks").replaceChildren(...items.map((r) => el("li", {
+    class: `item ${r.status === "breached" ? "breached" : "warning"}`, "data-contact": r.contact_id },
+    statusBadge(r.status === "breached" ? "breached" : "warning"),
+    el("strong", { class: "contact", text: r.contact_id }),
+    el("span", { class: "meta", text: `${r.milestone} · ${r.region} · ${channelName(r.channel)}` }),
+    countdown(r.due_at))));
+  $("#risks-empty").hidden = items.length > 0;
+  tick();
+}
+
+function ackState(a) {
+  if (!a.ack) return null;
+  const parts = [];
+  if (a.ack.acknowledged_at) parts.push(`✔ ${t("acked")} ${clockTime(a.ack.acknowledged_at)}, ${t("by")} ${a.ack.acknowledged_by}`);
+  if (a.ack.follow_up) parts.push(`→ ${t(a.ack.follow_up === "called_back" ? "calledBack" : "escalated")}, ${a.ack.follow_up_by}`);
+  return el("span", { class: "ackstate", text: parts.join(" · ") });
+}
+
+async function act(alertId, path, body, node) {
+  const by = $("#lead-name").value.trim();
+  const requestId = crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2);
+  node.disabled = true;
+  try {
+    const res = await fetch(`/api/alerts/${encodeURIComponent(alertId)}/${path}`, {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ by, request_id: requestId, ...body }),
+    });
+    if (!res.ok) throw new Error(String(res.status));
+  } catch {
+    node.disabled = false;
+    node.closest("li, div").append(el("span", { class: "error", role: "alert", text: t("ackFailed") }));
+  }
+}
+
+function actions(a) {
+  const acked = a.ack && a.ack.acknowledged_at;
+  const ack = el("button", { type: "button", class: "ack", disabled: acked ? true : undefined,
+    "aria-label": `${t("ack")}: ${a.contact_id || a.region}`, text: t("ack") });
+  ack.addEventListener("click", () => act(a.alert_id, "ack", {}, ack));
+  const follow = el("select", { class: "follow", "aria-label": `${t("followUp")}: ${a.contact_id || a.region}` },
+    el("option", { value: "", text: `${t("followUp")}…` }),
+    el("option", { value: "called_back", text: t("calledBack") }),
+    el("option", { value: "escalated", text: t("escalated") }));
+  if (a.ack && a.ack.follow_up) follow.value = a.ack.follow_up;
+  follow.addEventListener("change", () => { if (follow.value) act(a.alert_id, "follow-up", { action: follow.value }, follow); });
+  return el("span", { class: "actions" }, ack, follow);
+}
+
+function renderFeed() {
+  const items = [...state.feed.values()].reverse().slice(0, 100);
+  $("#feed").replaceChildren(...items.map((a) => el("li", {
+    class: `item ${a.alert}${a.ack && a.ack.acknowledged_at ? " is-acked" : ""}`, "data-alert-id": a.alert_id,
+    "data-contact": a.contact_id },
+    statusBadge(a.alert, a.threshold),
+    el("strong", { class: "contact", text: a.contact_id }),
+    el("span", { class: "meta", text: `${a.milestone} · ${a.region} · ${channelName(a.channel)} · ${clockTime(a.raised_at)}` }),
+    ackState(a), actions(a))));
+  $("#feed-empty").hidden = items.length > 0;
+}
+
+function renderStorms() {
+  const storms = [...state.storms.values()].filter((s) => !state.region || s.region === state.region);
+  $("#storms").replaceChildren(...storms.map((s) => el("div", { class: "storm", "data-alert-id": s.alert_id },
+    el("span", { "aria-hidden": "true", text: "⚡ " }),
+    el("strong", { text: `${t("storm")}: ${s.region}` }),
+    el("span", { text: " " + fmt(t("stormText"), { count: s.count, baseline: Math.round(s.baseline) }) }),
+    ackState(s), actions(s))));
+}
+
+function renderStaffing() {
+  const rows = state.staffing;
+  $("#staffing tbody").replaceChildren(...rows.map((r) => {
+    const short = r.agents_active < r.agents_needed;
+    const enter = el("button", { type: "button", class: "enter", text: t("enter") });
+    enter.addEventListener("click", () => enterAgents(r));
+    return el("tr", {},
+      el("th", { scope: "row", text: r.region }), el("td", { text: r.queue }),
+      el("td", { class: "num", text: String(r.arrivals_last_hour) }),
+      el("td", { class: "num", text: duration(r.handle_s * 1000) }),
+      el("td", { class: "num", title: fmt(t("target"), { sl: Math.round(r.target * 100), t: r.threshold_s }),
+        text: String(r.agents_needed) }),
+      el("td", { class: "num" + (short ? " low" : "") }, short ? "▼ " : "", String(r.agents_active),
+        el("span", { class: "src", text: ` (${t(r.agents_source === "entered" ? "entered" : "fromEvents")}) ` }), enter));
+  }));
+  $("#staffing-empty").hidden = rows.length > 0;
+}
+
+async function loadStaffing() {
+  try {
+    const q = state.region ? `?region=${encodeURIComponent(state.region)}` : "";
+    const res = await fetch(`/api/staffing${q}`);
+    if (res.ok) { state.staffing = (await res.json()).queues; renderStaffing(); }
+  } catch { /* next round */ }
+}
+async function enterAgents(row) {
+  const answer = prompt(t("agentsPrompt"), String(row.agents_active));
+  if (answer === null || !/^\d+$/.test(answer.trim())) return;
+  await fetch("/api/staffing/agents", { method: "PUT", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ region: row.region, queue: row.queue, agents: Number(answer.trim()) }) });
+  loadStaffing();
+}
+
+// --- ticking -------------------------------------------------------------------------------
+function tick() {
+  const n = now();
+  $("#clock").textContent = clockTime(n);
+  for (const node of document.querySelectorAll("[data-due]")) {
+    const left = Number(node.dataset.due) - n;
+    node.textContent = left >= 0 ? `${t("left")} ${duration(left)}` : `${t("overdue")} ${duration(-left)}`;
+    node.classList.toggle("overdue", left < 0);
+  }
+  for (const node of document.querySelectorAll("[data-longest]")) {
+    if (node.dataset.longest === "") continue;
+    node.textContent = duration(Number(node.dataset.longest) + n - Number(node.dataset.asOf));
+  }
+}
+
+// --- start ---------------------------------------------------------------------------------
+async function start() {
+  let res;
+  try { res = await fetch("/api/board/me"); } catch { res = null; }
+  if (res && res.status === 401) {
+    $("#login").hidden = false; $("#board").hidden = true; $("#controls").hidden = true;
+    $("#login-error").hidden = !location.search.includes("login=failed");
+    if (state.source) state.source.close();
+    setConn("offline");
+    return;
+  }
+  if (!res || !res.ok) { setConn("offline"); setTimeout(start, state.retry); return; }
+  const me = await res.json();
+  $("#tenant").textContent = me.tenant;
+  $("#login").hidden = true; $("#board").hidden = false; $("#controls").hidden = false;
+  connect();
+  loadStaffing();
+}
+
+$("#lang-ru").addEventListener("click", () => setLang("ru"));
+$("#lang-en").addEventListener("click", () => setLang("en"));
+setupFilters();
+applyTexts();
+setInterval(tick, 500);
+setInterval(loadStaffing, 30000);
+start();

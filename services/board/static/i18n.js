@@ -1,0 +1,52 @@
+// Texts of the board in Russian (default) and English. Keys are used by data-i18n attributes
+// in index.html and by board.js.
+export const TEXTS = {
+  ru: {
+    title: "Табло смены", skipToFeed: "К ленте событий", region: "Регион", channel: "Канал",
+    office: "Офис", all: "Все", yourName: "Ваше имя", logout: "Выйти", loginTitle: "Вход",
+    loginHelp: "Введите API-ключ с правом чтения (read).", loginFailed: "Ключ не подошёл.",
+    apiKey: "API-ключ", login: "Войти", queues: "Очереди", waiting: "Ждут",
+    longest: "Дольше всех", sl15: "Уровень сервиса, 15 мин", slToday: "Уровень сервиса, сегодня",
+    asa: "Ср. ожидание ответа", abandon: "Доля потерянных", breachesToday: "Нарушений сегодня",
+    noData: "Данных пока нет.", atRisk: "Под угрозой", noRisks: "Никто не ждёт дольше нормы.",
+    feed: "Нарушения и предупреждения", noAlerts: "Нарушений нет.",
+    staffing: "Нужно операторов (Эрланг C)", queue: "Очередь", callsHour: "Звонков за час",
+    aht: "Ср. время обработки", needed: "Нужно", active: "Работают", noCalls: "Звонков за последний час нет.",
+    connecting: "Подключение…", live: "В эфире", offline: "Нет связи, переподключение…",
+    breached: "Нарушение", warning: "Предупреждение", overdue: "просрочено на",
+    left: "осталось", due: "срок", ack: "Принять", acked: "Принято", by: "кто",
+    followUp: "Дальше", calledBack: "Перезвонили", escalated: "Эскалировано",
+    storm: "Всплеск обращений: возможна авария", stormText: "{count} звонков за окно при норме {baseline}",
+    contact: "Обращение", milestone: "Норматив", enter: "Указать", agentsPrompt: "Сколько операторов работает?",
+    fromEvents: "по событиям", entered: "указано", target: "цель {sl}% за {t} с",
+    warnAt: "{pct}% срока", phone: "Телефон", email: "Эл. почта", web: "Веб-форма",
+    in_person: "Очно", post: "Почта", messenger: "Мессенджер", stale: "устарело",
+    ackFailed: "Не удалось записать действие, повторите.",
+  },
+  en: {
+    title: "Shift board", skipToFeed: "Skip to the feed", region: "Region", channel: "Channel",
+    office: "Office", all: "All", yourName: "Your name", logout: "Log out", loginTitle: "Log in",
+    loginHelp: "Enter an API key with the read scope.", loginFailed: "That key did not work.",
+    apiKey: "API key", login: "Log in", queues: "Queues", waiting: "Waiting",
+    longest: "Longest wait", sl15: "Service level, 15 min", slToday: "Service level, today",
+    asa: "ASA", abandon: "Abandon rate", breachesToday: "Breaches today",
+    noData: "No data yet.", atRisk: "At risk", noRisks: "Nobody is past a warning.",
+    feed: "Breaches and warnings", noAlerts: "No breaches.",
+    staffing: "Agents needed (Erlang C)", queue: "Queue", callsHour: "Calls last hour",
+    aht: "Avg handle time", needed: "Needed", active: "Active", noCalls: "No calls in the last hour.",
+    connecting: "Connecting…", live: "Live", offline: "Offline, reconnecting…",
+    breached: "Breach", warning: "Warning", overdue: "overdue by", left: "left", due: "due",
+    ack: "Acknowledge", acked: "Acknowledged", by: "by", followUp: "Follow-up",
+    calledBack: "Called back", escalated: "Escalated",
+    storm: "Contact surge: possible outage", stormText: "{count} calls in the window, usually {baseline}",
+    contact: "Contact", milestone: "Milestone", enter: "Enter", agentsPrompt: "How many agents are working?",
+    fromEvents: "from events", entered: "entered", target: "target {sl}% in {t} s",
+    warnAt: "{pct}% of the target", phone: "Phone", email: "Email", web: "Web form",
+    in_person: "In person", post: "Post", messenger: "Messenger", stale: "stale",
+    ackFailed: "Could not record the action, try again.",
+  },
+};
+
+export function fmt(template, values) {
+  return template.replace(/\{(\w+)\}/g, (_, k) => (k in values ? String(values[k]) : ""));
+}

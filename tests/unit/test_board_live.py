@@ -1,0 +1,124 @@
+"""The live board's fold: metrics summed over partitions, at-risk list, feed, storms, acks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from services.alerts.live import LiveBoard, Scope
+from services.alerts.metrics_view import MetricsView
+
+T0 = 1_790_000_000_000
+
+
+def snap(partition: int, window: str, start: int, taken: int, **counts: Any) -> dict[str, Any]:
+    base = {"offered": 0, "answered": 0, "answered_in_threshold": 0, "abandoned": 0,
+            "short_abandoned": 0, "breaches": 0, "waiting": 0, "longest_wait_ms": 0,
+            "asa_ms": None, "service_level": None}
+    base.update(counts)
+    return {"snapshot_id": "x", "partition": partition, "tenant": "mrsk", "channel": "phone",
+            "region": "Tver", "office": None, "window": window, "window_start": start,
+            "window_end": start + 900_000, "taken_at": taken, **base}
+
+
+def alert(kind: str, contact: str = "c1", **extra: Any) -> dict[str, Any]:
+    rec = {"alert_id": f"{contact}-{kind}-{extra.get('threshold')}", "alert": kind,
+           "threshold": None, "contact_id": contact, "milestone": "phone_answer",
+           "status": "breached" if kind == "breached" else "open", "started_at": T0,
+           "due_at": T0 + 40_000, "stopped_at": None, "elapsed_ms": 20_000, "target_ms": 40_000,
+           "raised_at": T0 + 20_000, "tenant": "mrsk", "region": "Tver", "channel": "phone",
+           "contact_kind": "inquiry", "customer_category": "standard", "office": None}
+    rec.update(extra)
+    return rec
+
+
+def test_metrics_are_summed_over_partitions_and_rates_recomputed() -> None:
+    view = MetricsView()
+    view.add(snap(0, "15m", T0, T0 + 1000, offered=10, answered=8, answered_in_threshold=6,
+                  abandoned=1, short_abandoned=1, asa_ms=20_000.0, waiting=2,
+                  longest_wait_ms=30_000))
+    view.add(snap(1, "15m", T0, T0 + 2000, offered=5, answered=5, answered_in_threshold=5,
+                  asa_ms=8_000.0, waiting=1, longest_wait_ms=5_000))
+    # an older snapshot of partition 0 arriving late is ignored
+    view.add(snap(0, "15m", T0, T0 + 500, offered=1, waiting=9, longest_wait_ms=99_000))
+    row = view.row(view.groups()[0])
+    w = row["windows"]["15m"]
+    assert (w["offered"], w["answered"], w["answered_in_threshold"]) == (15, 13, 11)
+    assert w["service_level"] == pytest.approx(11 / 14)
+    assert w["abandon_rate"] == pytest.approx(1 / 14)
+    assert w["asa_ms"] == pytest.approx((20_000 * 8 + 8_000 * 5) / 13)
+    assert row["waiting"] == 3
+    assert (row["longest_wait_ms"], row["longest_as_of"]) == (30_000, T0 + 1000)
+
+
+def test_newest_window_replaces_the_previous_one() -> None:
+    view = MetricsView()
+    view.add(snap(0, "15m", T0, T0 + 1000, offered=10, answered_in_threshold=10))
+    view.add(snap(1, "15m", T0, T0 + 1000, offered=4, answered_in_threshold=0))
+    view.add(snap(0, "15m", T0 + 900_000, T0 + 901_000, offered=2, answered_in_threshold=1))
+    w = view.row(view.groups()[0])["windows"]["15m"]
+    assert (w["window_start"], w["offered"], w["service_level"]) == (T0 + 900_000, 2, 0.5)
+
+
+def test_warning_then_breach_then_stop() -> None:
+    board = LiveBoard()
+    ups = board.apply("SlaAlertRaised", alert("warning", threshold=0.5))
+    assert [u.type for u in ups] == ["alert", "risk"]
+    ups = board.apply("SlaAlertRaised", alert("breached"))
+    assert [u.type for u in ups] == ["alert", "risk"]
+    snap_ = board.snapshot(Scope("mrsk"), T0 + 41_000)
+    assert [a["alert"] for a in snap_["feed"]] == ["breached", "warning"]
+    assert snap_["risks"][0]["status"] == "breached"
+    # the late answer arrives as an outcome with stopped_at: the contact leaves the list
+    ups = board.apply("MilestoneOutcomeEvaluated", {
+        **alert("breached"), "outcome_id": "o", "stopped_at": T0 + 50_000,
+        "warnings_crossed": [0.5], "evaluated_at": T0 + 50_000})
+    assert [(u.type, u.data.get("removed")) for u in ups] == [("risk", True)]
+    assert board.snapshot(Scope("mrsk"), T0 + 51_000)["risks"] == []
+
+
+def test_met_and_cancelled_do_not_enter_the_feed() -> None:
+    board = LiveBoard()
+    board.apply("SlaAlertRaised", alert("warning", threshold=0.5))
+    ups = board.apply("SlaAlertRaised", alert("met", status="met", stopped_at=T0 + 30_000))
+    assert [(u.type, u.data.get("removed")) for u in ups] == [("risk", True)]
+    assert [a["alert"] for a in board.snapshot(Scope("mrsk"), T0)["feed"]] == ["warning"]
+
+
+def test_scope_hides_other_tenants_regions_and_channels() -> None:
+    board = LiveBoard()
+    board.apply("SlaAlertRaised", alert("breached", "c1"))
+    board.apply("SlaAlertRaised", alert("breached", "c2", tenant="other"))
+    board.apply("SlaAlertRaised", alert("breached", "c3", region="Kursk"))
+    board.apply("SlaAlertRaised", alert("breached", "c4", channel="email"))
+    contacts = {a["contact_id"] for a in board.snapshot(Scope("mrsk"), T0)["feed"]}
+    assert contacts == {"c1", "c3", "c4"}
+    only = board.snapshot(Scope("mrsk", region="Tver", channel="phone"), T0)["feed"]
+    assert [a["contact_id"] for a in only] == ["c1"]
+
+
+def test_storm_banner_and_acknowledgement() -> None:
+    board = LiveBoard()
+    storm = {"alert_id": "s1", "region": "Tver", "scope": "outage", "window_start": T0,
+             "window_end": T0 + 600_000, "count": 90, "baseline": 10.0, "threshold": 30.0,
+             "local_hour": 9, "raised_at": T0 + 600_000}
+    board.apply("OutageStormSuspected", storm)
+    assert board.where("s1") == ("", "Tver", "phone")
+    board.apply("SlaAlertRaised", alert("breached"))
+    aid = alert("breached")["alert_id"]
+    ups = board.apply("AlertAcknowledged", {
+        "ack_id": "a", "alert_id": aid, "tenant": "mrsk", "region": "Tver", "channel": "phone",
+        "contact_id": "c1", "acknowledged_by": "Ivanova", "key_id": "k",
+        "acknowledged_at": T0 + 45_000, "note": None})
+    assert ups[0].type == "ack" and ups[0].tenant == "mrsk"
+    board.apply("FollowUpMarked", {
+        "follow_up_id": "f", "alert_id": aid, "tenant": "mrsk", "region": "Tver",
+        "channel": "phone", "contact_id": "c1", "action": "called_back", "marked_by": "Ivanova",
+        "key_id": "k", "marked_at": T0 + 60_000, "note": None})
+    snap_ = board.snapshot(Scope("mrsk"), T0 + 61_000)
+    ack = snap_["feed"][0]["ack"]
+    assert (ack["acknowledged_by"], ack["follow_up"]) == ("Ivanova", "called_back")
+    assert [s["alert_id"] for s in snap_["storms"]] == ["s1"]
+    # storms are pruned an hour after their window
+    assert board.snapshot(Scope("mrsk"), T0 + 600_000 + 3_600_001)["storms"] == []
