@@ -138,8 +138,8 @@ def migrate(
             try:
                 warehouse.execute(statement)
             except Exception as exc:
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-                raise UserError(f"migration {migration.path.name} failed: {first[:300]}") from exc
+                reason = _one_line(str(exc)) or repr(exc)
+                raise UserError(f"migration {migration.path.name} failed: {reason}") from exc
         warehouse.insert(
             TABLE,
             ["version", "name", "checksum", "applied_at"],
@@ -217,6 +217,12 @@ def _current_ttl(warehouse: Warehouse, table: str) -> str:
     engine = str(rows[0][0]) if rows else ""
     match = re.search(r"\bTTL\b(.*?)(?:\bSETTINGS\b|$)", engine)
     return match.group(1).strip() if match else ""
+
+
+def _one_line(message: str) -> str:
+    """A server error on one line, without the server's stack trace (18.16 appends one)."""
+    text = " ".join(message.split("Stack trace:")[0].split())
+    return text[:300]
 
 
 def _now() -> datetime:

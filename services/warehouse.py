@@ -8,6 +8,7 @@ is one clear UserError line (host, port, reason), never a driver traceback.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -49,6 +50,9 @@ def _open_server(url: str) -> Warehouse:
     warehouse = DriverWarehouse(url)
     parts = urlsplit(url)
     where = f"{parts.hostname or 'localhost'}:{parts.port or 9000}"
+    quiet = logging.getLogger("clickhouse_driver.connection")  # logs a traceback per attempt
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
     try:
         warehouse.query("SELECT 1")
     except (DriverError, OSError, EOFError) as exc:
@@ -58,4 +62,6 @@ def _open_server(url: str) -> Warehouse:
             f"cannot reach ClickHouse at {where} ({_redact(url)}): {reason[:200]}; "
             "start the server or fix KONTAKT_CLICKHOUSE_URL"
         ) from None
+    finally:
+        quiet.setLevel(level)
     return warehouse
