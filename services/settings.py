@@ -60,6 +60,39 @@ class Settings(BaseSettings):
     api_host: str = Field(default="127.0.0.1", description="Address the API listens on.")
     api_port: int = Field(default=8000, description="Port the API listens on.")
 
+    # --- ingest --------------------------------------------------------------------------
+    events_topic: str = Field(
+        default="contact-events",
+        description="Logical topic of contact events (ContactEventRecorded, key contact_id).",
+    )
+    ingest_max_body_bytes: int = Field(
+        default=32 * 1024 * 1024, description="Largest accepted ingest request body (bytes)."
+    )
+    ingest_max_batch_events: int = Field(
+        default=50_000, description="Most events accepted in one batch request."
+    )
+    ingest_max_future_skew_s: int = Field(
+        default=300, description="How far in the future occurred_at may lie (clock skew, s)."
+    )
+    ingest_idempotency_window_s: int = Field(
+        default=24 * 3600,
+        description="A retried event_id within this window is accepted but not produced again.",
+    )
+    ingest_idempotency_max_entries: int = Field(
+        default=2_000_000, description="Most event_ids remembered by the idempotency window."
+    )
+    ingest_publish_timeout_s: float = Field(
+        default=10.0, description="Longest wait for Kafka to acknowledge a request's events (s)."
+    )
+    ingest_retry_after_s: int = Field(
+        default=5, description="Retry-After (s) sent with 503 when Kafka is unavailable or slow."
+    )
+    pseudonym_key: str = Field(
+        default="",
+        description="HMAC key for customer pseudonyms (152-FZ). Empty: a random key is created "
+        "once in data_dir/pseudonym.key and reused.",
+    )
+
     # --- stream worker (kontakt worker; docs/streams.md) ----------------------------------
     sla_policy: str = Field(
         default="rao-ues-2007",

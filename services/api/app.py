@@ -12,6 +12,7 @@ from services.settings import Settings, load_settings
 # Feature routers, by module path; each module exposes `router`.
 ROUTERS: tuple[str, ...] = (
     "services.api.health",
+    "services.ingest.api",
     "services.alerts.router",  # /api/board/*, /api/alerts/*, /api/staffing
     "services.board.router",  # /board page and its login
 )

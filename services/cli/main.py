@@ -33,6 +33,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "services.cli.warehouse",
     "services.cli.kafka",
     "services.cli.worker",
+    "services.cli.keys",
+    "services.cli.send",
 )
 
 

@@ -1,0 +1,108 @@
+"""Ingest use case: validated events -> Avro -> Kafka, acknowledged before we answer.
+
+Synchronous on purpose (kafka-python); the API runs it in a worker thread. It answers only
+when every new event of the request was acknowledged by Kafka (acks=all), raises
+Unavailable otherwise, and never publishes anything for a request with errors unless the
+caller asked for partial acceptance.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from schemas.codec import encode_event
+from schemas.events import ContactEvent
+from services.ingest.pseudonym import Pseudonymizer
+from services.ingest.validation import EdgeContext, EventError, prepare
+from services.ingest.window import IdempotencyWindow, WindowBusy
+from services.ports import Publisher, PublishError
+
+
+class InvalidEvents(Exception):
+    def __init__(self, status_code: int, errors: list[EventError], total: int) -> None:
+        self.status_code = status_code
+        self.errors = errors
+        noun = "event is" if len(errors) == 1 else "events are"
+        count = len({e.index for e in errors})
+        super().__init__(f"{count} of {total} {noun} invalid; nothing was produced")
+
+
+class Unavailable(Exception):
+    """Kafka did not acknowledge every event in time; nothing of the request is promised."""
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    accepted: int  # produced and acknowledged now
+    duplicates: int  # already produced (same event_id within the window or the request)
+    rejected: list[EventError] = field(default_factory=list)  # only with partial acceptance
+
+
+@dataclass(frozen=True, slots=True)
+class IngestConfig:
+    topic: str
+    max_future_skew_ms: int
+    publish_timeout_s: float
+
+
+class IngestService:
+    def __init__(
+        self,
+        config: IngestConfig,
+        publisher: Publisher,
+        pseudonymizer: Pseudonymizer,
+        window: IdempotencyWindow,
+        clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+    ) -> None:
+        self.config = config
+        self.publisher = publisher
+        self.pseudonymizer = pseudonymizer
+        self.window = window
+        self._clock_ms = clock_ms
+
+    def ingest(self, items: Sequence[object], tenant: str, partial: bool = False) -> IngestResult:
+        ctx = EdgeContext(
+            tenant=tenant,
+            now_ms=self._clock_ms(),
+            max_future_skew_ms=self.config.max_future_skew_ms,
+            pseudonymizer=self.pseudonymizer,
+        )
+        prepared = prepare(items, ctx)
+        if prepared.foreign:
+            raise InvalidEvents(403, prepared.foreign, len(items))
+        if prepared.errors and not partial:
+            raise InvalidEvents(422, prepared.errors, len(items))
+        return self.publish([event for _, event in prepared.events], prepared.errors)
+
+    def publish(
+        self, events: Sequence[ContactEvent], rejected: list[EventError] | None = None
+    ) -> IngestResult:
+        """Produce the events not produced before; commit their ids only once Kafka acked."""
+        by_key = {(e.tenant, e.event_id): e for e in reversed(events)}  # first occurrence wins
+        started = time.monotonic()
+        try:
+            reservation = self.window.reserve(
+                list(dict.fromkeys((e.tenant, e.event_id) for e in events)),
+                self.config.publish_timeout_s,
+            )
+        except WindowBusy as exc:
+            raise Unavailable(str(exc)) from None
+        fresh = [by_key[key] for key in reservation.fresh]
+        try:
+            records = [(e.contact_id.encode(), encode_event(e)) for e in fresh]
+            remaining = self.config.publish_timeout_s - (time.monotonic() - started)
+            if records and remaining <= 0:
+                raise PublishError("no time left to publish after waiting for a retry")
+            self.publisher.publish(self.config.topic, records, timeout_s=remaining)
+        except PublishError as exc:
+            self.window.release(reservation.fresh)
+            raise Unavailable(str(exc)) from exc
+        except BaseException:
+            self.window.release(reservation.fresh)
+            raise
+        self.window.commit(reservation.fresh)
+        return IngestResult(
+            accepted=len(fresh), duplicates=len(events) - len(fresh), rejected=rejected or []
+        )
