@@ -19,7 +19,15 @@ from schemas.events import parse_timestamp
 from services.errors import UserError
 from services.simulator.generate import generate
 from services.simulator.model import TENANTS, SimConfig, Storm, random_storms
-from services.simulator.sinks import KafkaSink, NdjsonSink, Pacer, Sink, pump
+from services.simulator.sinks import (
+    ApiSink,
+    KafkaSink,
+    NdjsonSink,
+    Pacer,
+    Sink,
+    SinkError,
+    pump,
+)
 
 
 class Target(StrEnum):
@@ -50,23 +58,42 @@ def _tenants(text: str) -> tuple[str, ...]:
     return names
 
 
-def _open_sink(target: Target, output: str) -> Sink:
+def _api_sink(url: str | None, keys: list[str]) -> Sink:
+    """One client per tenant key ("tenant=key"), or one key for every tenant."""
+    from services.client import KontaktClient
     from services.settings import load_settings
 
+    if not keys:
+        raise UserError("--to api needs --api-key (or KONTAKT_API_KEY): 'tenant=key' or a key")
+    settings = load_settings()
+    base = url or f"http://{settings.api_host}:{settings.api_port}"
+    clients: dict[str, KontaktClient] = {}
+    default = None
+    for entry in keys:
+        tenant, sep, key = entry.partition("=")
+        if sep and tenant in TENANTS:
+            clients[tenant] = KontaktClient(base, key)
+        else:
+            default = KontaktClient(base, entry)
+    return ApiSink(clients, default)
+
+
+def _open_sink(target: Target, output: str, api_url: str | None, api_keys: list[str]) -> Sink:
     if target is Target.NDJSON:
         if output == "-":
             return NdjsonSink(sys.stdout.buffer)
-        return NdjsonSink(Path(output).open("wb"), close_stream=True)
+        try:
+            return NdjsonSink(Path(output).open("wb"), close_stream=True)
+        except OSError as exc:
+            raise UserError(f"--output: cannot write {output}: {exc.strerror}") from None
+    if target is Target.API:
+        return _api_sink(api_url, api_keys)
+    from services.adapters.kafka_publisher import KafkaPublisher
+    from services.settings import load_settings
+
     settings = load_settings()
-    if target is Target.KAFKA:
-        from services.adapters.kafka_publisher import KafkaPublisher
-
-        publisher = KafkaPublisher(settings.kafka_bootstrap, client_id="kontakt-simulate")
-        return KafkaSink(publisher, settings.topic("contact-events"))
-    from services.client import KontaktClient
-    from services.simulator.sinks import ApiSink
-
-    return ApiSink(KontaktClient.from_settings(settings))
+    publisher = KafkaPublisher(settings.kafka_bootstrap, client_id="kontakt-simulate")
+    return KafkaSink(publisher, settings.topic(settings.events_topic))
 
 
 def register(app: typer.Typer) -> None:
@@ -114,6 +141,17 @@ def register(app: typer.Typer) -> None:
             ),
         ] = Target.NDJSON,
         output: Annotated[str, typer.Option(help="NDJSON file, '-' for stdout.")] = "-",
+        api_url: Annotated[
+            str | None,
+            typer.Option(help="With --to api: base URL (default http://API_HOST:API_PORT)."),
+        ] = None,
+        api_key: Annotated[
+            list[str] | None,
+            typer.Option(
+                envvar="KONTAKT_API_KEY",
+                help="With --to api: 'tenant=key' per tenant (repeat), or one key for all.",
+            ),
+        ] = None,
         realtime: Annotated[
             bool, typer.Option(help="Emit each event when the wall clock reaches it (demo).")
         ] = False,
@@ -187,7 +225,14 @@ def register(app: typer.Typer) -> None:
             storms=storms,
             load_factor=load_factor,
         )
-        _run(config, _open_sink(to, output), realtime, speed, batch_size, progress)
+        _run(
+            config,
+            _open_sink(to, output, api_url, api_key or []),
+            realtime,
+            speed,
+            batch_size,
+            progress,
+        )
 
 
 def _run(
@@ -217,6 +262,8 @@ def _run(
         count = pump(generate(config, on_hour), sink, batch_size, pacer)
     except KeyboardInterrupt:
         count = -1
+    except SinkError as exc:
+        raise UserError(f"simulate: the sink refused events: {exc}") from None
     finally:
         bar.close()
         sink.close()

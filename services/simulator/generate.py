@@ -41,8 +41,9 @@ class Prior:
 
 
 class _Customers:
-    """Pseudonymous customers: ref = keyed HMAC of (tenant, index), category from the same
-    digest, so a customer keeps one category across all their contacts."""
+    """Pseudonymous customers: ref = keyed HMAC of (tenant, index) shaped like the ingest
+    API's pseudonyms; the category comes from the same digest, so a customer keeps one
+    category across all their contacts."""
 
     def __init__(self, seed: int, shares: Mapping[CustomerCategory, float]) -> None:
         self.key = f"kontakt-sim-{seed}".encode()
@@ -56,8 +57,8 @@ class _Customers:
 
     def new(self, tenant: str, index: int) -> str:
         digest = hmac.new(self.key, f"{tenant}:{index}".encode(), sha256).hexdigest()
-        ref = f"cust-{digest[:16]}"
-        u = int(digest[16:24], 16) / 2**32
+        ref = f"cr_{digest[:24]}"  # the ingest API's pseudonym format (cr_ + 24 hex)
+        u = int(digest[24:32], 16) / 2**32
         self.categories[ref] = next(
             (c for bound, c in self.cumulative if u < bound), self.cumulative[-1][1]
         )
@@ -181,7 +182,7 @@ class _Run:
         end = self.config.end_ms
         for k, (at, etype, agent) in enumerate(steps, start=1):
             if at < end:
-                event = _with(base, f"{contact_id}-{k}", etype, at, agent)
+                event = _with(base, f"{contact_id}-{k:02d}", etype, at, agent)
                 heappush(self.pending, (at, self.contacts, k, event))
 
     def events(self, on_hour: Callable[[int], None] | None = None) -> Iterator[ContactEvent]:

@@ -60,6 +60,13 @@ def _close(life: Life, steps: list[Step], resolved_at: int, agent: str | None) -
     steps.append((resolved_at + lag, EventType.CLOSED, agent))
 
 
+def _abandon(steps: list[Step], at: int) -> None:
+    """The customer gave up waiting; the contact record is closed at once (which also cancels
+    any other clock the contact started, such as a complaint's registration)."""
+    steps.append((at, EventType.ABANDONED, None))
+    steps.append((at, EventType.CLOSED, None))
+
+
 def _answer(
     life: Life, steps: list[Step], site: Site, ready: int, work_h: float, agent: str | None
 ) -> None:
@@ -100,7 +107,7 @@ def phone(life: Life, site: Site, kind: Kind, received: int) -> tuple[list[Step]
     patience = lognormal_ms(rng, tm.phone_patience_s, 1.0)
     job = site.phone.offer(queued, handle, patience)
     if job.agent is None:
-        steps.append((job.start, EventType.ABANDONED, None))
+        _abandon(steps, job.start)
         return steps, True
     agent = _agent(site.phone, job.agent)
     steps.append((job.start, EventType.ANSWERED, agent))
@@ -132,7 +139,7 @@ def office(life: Life, site: Site, kind: Kind, received: int) -> list[Step]:
     patience = lognormal_ms(rng, tm.office_patience_s, 0.5)
     job = site.office.offer(queued, handle, patience)
     if job.agent is None:
-        steps.append((job.start, EventType.ABANDONED, None))
+        _abandon(steps, job.start)
         return steps
     agent = _agent(site.office, job.agent)
     steps.append((job.start, EventType.ANSWERED, agent))

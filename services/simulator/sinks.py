@@ -8,13 +8,17 @@ sleep so that the pacing is testable without waiting.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import IO, Any, Protocol
 
 import orjson
 
 from schemas.events import ContactEvent, event_to_json
-from services.ports import Publisher
+from services.ports import Publisher, PublishError
+
+
+class SinkError(RuntimeError):
+    """The destination did not take a batch (broker unavailable, API rejected or down)."""
 
 
 class Sink(Protocol):
@@ -57,25 +61,42 @@ class KafkaSink:
 
     def write(self, events: list[ContactEvent]) -> None:
         records = [(e.contact_id.encode(), self.encode(e)) for e in events]
-        self.publisher.publish(self.topic, records)
+        try:
+            self.publisher.publish(self.topic, records)
+        except PublishError as exc:
+            raise SinkError(str(exc)) from exc
 
     def close(self) -> None:
         self.publisher.close()
 
 
 class ApiSink:
-    """Posts batches to the ingest API through the shared client (services.client)."""
+    """Posts NDJSON batches to the ingest API through services.client.KontaktClient. An API
+    key belongs to one tenant, so events go through the client of their tenant (or the
+    default client when one key serves every simulated tenant)."""
 
-    def __init__(self, client: Any) -> None:
-        self.client = client
+    def __init__(self, clients: Mapping[str, Any], default: Any | None = None) -> None:
+        self.clients = dict(clients)
+        self.default = default
 
     def write(self, events: list[ContactEvent]) -> None:
-        self.client.send_events(events)
+        from services.client import IngestRejected, IngestUnavailable
+
+        by_tenant: dict[str, list[bytes]] = {}
+        for e in events:
+            by_tenant.setdefault(e.tenant, []).append(orjson.dumps(event_to_json(e)))
+        for tenant, lines in by_tenant.items():
+            client = self.clients.get(tenant, self.default)
+            if client is None:
+                raise ValueError(f"no API key for tenant {tenant!r}")
+            try:
+                client.send_ndjson(lines)
+            except (IngestRejected, IngestUnavailable) as exc:
+                raise SinkError(f"tenant {tenant}: {exc}") from exc
 
     def close(self) -> None:
-        close = getattr(self.client, "close", None)
-        if close is not None:
-            close()
+        for client in {id(c): c for c in [*self.clients.values(), self.default] if c}.values():
+            client.close()
 
 
 class Pacer:
