@@ -47,8 +47,8 @@ def setup(settings: Settings) -> None:
     from services.topics import apply_topics
     from services.warehouse import open_warehouse
 
-    for line in apply_topics(settings):
-        typer.echo(f"topics: {line}")
+    for outcome in apply_topics(settings):
+        typer.echo(f"topics: {outcome}")
     warehouse = open_warehouse(settings)
     try:
         for line in apply_migrations(warehouse, settings):
@@ -90,7 +90,70 @@ def down(settings: Settings) -> None:
         typer.echo("kafka: stopped")
 
 
+def demo_key(settings: Settings, tenant: str) -> str:
+    """A fresh read+ingest key for the demo tenant (keys are shown once, so make a new one)."""
+    from services.auth import KeyStore, Scope, TenantType, key_store_path
+
+    store = KeyStore(key_store_path(settings.data_dir))
+    known = store.tenants().get(tenant)
+    _, clear = store.create(
+        tenant,
+        [Scope.READ, Scope.INGEST],
+        tenant_type=None if known else TenantType.GRID,
+        now_ms=int(time.time() * 1000),
+        label="demo",
+    )
+    return clear
+
+
+def demo(settings: Settings, seed: int, outage_region: str, outage_at: float) -> None:
+    """`kontakt up`, then the simulator in real time until Ctrl-C, then `kontakt down`."""
+    import signal
+    import subprocess
+
+    up(settings)
+    key = demo_key(settings, "mrsk-center")
+    base = f"http://{settings.api_host}:{settings.api_port}"
+    typer.echo(
+        f"demo: open {base}/board and log in with the read key {key}\n"
+        f"demo: API docs at {base}/docs; an outage storm hits {outage_region} "
+        f"{outage_at:g} min from now. Ctrl-C stops everything."
+    )
+    simulator = subprocess.Popen(
+        kontakt_argv(
+            "simulate", "--realtime", "--to", "kafka", "--seed", str(seed),
+            "--days", "1", "--outage-region", outage_region, "--outage-at", str(outage_at),
+            "--no-progress",
+        )
+    )
+
+    def _stop(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        code = simulator.wait()
+        if code != 0:
+            raise UserError(f"the simulator exited with code {code}; see the output above")
+    except KeyboardInterrupt:
+        typer.echo("demo: stopping")
+    finally:
+        if simulator.poll() is None:
+            simulator.terminate()
+            simulator.wait(timeout=10)
+        down(settings)
+
+
 def register(app: typer.Typer) -> None:
+    @app.command("demo")
+    def demo_command(
+        seed: Annotated[int, typer.Option(help="Simulator seed.")] = 7,
+        outage_region: Annotated[str, typer.Option(help="Region hit by the storm.")] = "voronezh",
+        outage_at: Annotated[float, typer.Option(help="Minutes until the storm.")] = 2.0,
+    ) -> None:
+        """Run the platform with a simulated utility feed in real time (Ctrl-C stops all)."""
+        demo(load_settings(), seed, outage_region, outage_at)
+
     @app.command("up")
     def up_command(
         health_timeout: Annotated[float, typer.Option(help="Seconds to wait for /health.")] = 90,
