@@ -176,7 +176,7 @@ function statusBadge(kind, threshold) {
   const label = breached ? t("breached") : t("warning");
   const extra = !breached && threshold ? ` · ${fmt(t("warnAt"), { pct: Math.round(threshold * 100) })}` : "";
   return el("span", { class: `badge ${breached ? "breached" : "warning"}` },
-    el("span", { "aria-hidden": "true", text: breached ? "⛔ " : "⚠ " }), label + extra);
+    el("span", { "aria-hidden": "true", text: breached ? "✖ " : "⚠ " }), label + extra);
 }
 
 function countdown(due) {
