@@ -7,4 +7,5 @@ pytest_plugins: list[str] = [
     "tests.fixtures.sla",
     "tests.fixtures.clickhouse_server",
     "tests.fixtures.warehouse",
+    "tests.fixtures.analytics_seed",
 ]
