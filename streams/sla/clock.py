@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from schemas.events import EventType
-from streams.sla.calendars import Calendar, get_calendar
+from streams.sla.calendars import ALWAYS_ON, TWENTY_FOUR_SEVEN, Calendar, get_calendar
 from streams.sla.policy import Milestone, Policy
 from streams.sla.state import ContactState
 
@@ -34,6 +34,9 @@ class Status(StrEnum):
     BREACHED = "breached"
     OPEN = "open"
     CANCELLED = "cancelled"
+
+
+_MET, _BREACHED, _OPEN, _CANCELLED = Status.MET, Status.BREACHED, Status.OPEN, Status.CANCELLED
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,37 +153,86 @@ def _reach(cal: Calendar, start: int, amount: int, pauses: list[Pause]) -> int |
     return cal.reach(cur, rest)
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What a milestone needs per evaluation, computed once per Milestone object."""
+
+    milestone: Milestone
+    stops: tuple[EventType, ...]
+    stoppers: tuple[EventType, ...]  # cancel events, plus abandoned under the abandon rule
+    always_on: bool
+    thresholds: dict[int, tuple[tuple[float, int], ...]]  # target -> ((fraction, ms), ...)
+
+    def warning_ms(self, target: int) -> tuple[tuple[float, int], ...]:
+        found = self.thresholds.get(target)
+        if found is None:
+            found = tuple((w, threshold_ms(target, w)) for w in self.milestone.warnings)
+            self.thresholds[target] = found
+        return found
+
+
+_PLANS: dict[int, _Plan] = {}
+
+
+def _plan(m: Milestone) -> _Plan:
+    plan = _PLANS.get(id(m))
+    if plan is None or plan.milestone is not m:
+        if len(_PLANS) > 10_000:
+            _PLANS.clear()
+        plan = _Plan(
+            milestone=m,
+            stops=tuple(sorted(m.stop_all, key=lambda t: t.value)),
+            stoppers=(*sorted(m.cancel, key=lambda t: t.value),
+                      *((_ABANDONED,) if m.abandon_rule else ())),
+            always_on=m.calendar == TWENTY_FOUR_SEVEN,
+            thresholds={},
+        )
+        _PLANS[id(m)] = plan
+    return plan
+
+
 def _clock(state: ContactState, m: Milestone, facts: _Facts, now: int) -> tuple[Outcome, list[Pause], Calendar] | None:  # noqa: E501
     times = facts.times
     starts = times.get(m.start)
     if not starts:
         return None
+    plan = _plan(m)
     start = starts[0]
-    target = m.target_for(state.customer_category)
+    target = m.category_targets.get(state.customer_category, m.target_ms)
     end: int | None = None
     ended_by: EventType | None = None
     met_possible = False
-    firsts = [(times[t][0], t.value, t) for t in m.stop_all if t in times]
-    if len(firsts) == len(m.stop_all):
-        last = max(firsts)
-        end, ended_by, met_possible = max(start, last[0]), last[2], True
-    stoppers = (*m.cancel, _ABANDONED) if m.abandon_rule else tuple(m.cancel)
-    for etype in stoppers:
+    last = -1
+    for etype in plan.stops:
+        at_list = times.get(etype)
+        if not at_list:
+            break
+        if at_list[0] >= last:
+            last, ended_by = at_list[0], etype
+    else:
+        end, met_possible = max(start, last), True
+    if end is None:
+        ended_by = None
+    for etype in plan.stoppers:
         at = _first_at_or_after(times.get(etype), start)
         if at is not None and (end is None or at < end):
             end, ended_by, met_possible = at, etype, False
-    cal = get_calendar(m.calendar, state.region)
+    until = now if end is None else end
     pauses = _pause_intervals(facts.pauses, start, end) if m.pausable and facts.pauses else []
-    elapsed = _elapsed(cal, start, now if end is None else end, pauses)
-    reached = _reach(cal, start, target + 1, pauses)
-    if end is None:
-        status = Status.BREACHED if elapsed > target else Status.OPEN
-    elif elapsed > target:
-        status = Status.BREACHED
-    elif met_possible:
-        status = Status.MET
+    if plan.always_on and not pauses:
+        cal: Calendar = ALWAYS_ON
+        elapsed = until - start
+        reached: int | None = start + target + 1
     else:
-        status = Status.CANCELLED
+        cal = get_calendar(m.calendar, state.region)
+        elapsed = _elapsed(cal, start, until, pauses)
+        reached = _reach(cal, start, target + 1, pauses)
+    if elapsed > target:
+        status = _BREACHED
+    elif end is None:
+        status = _OPEN
+    else:
+        status = _MET if met_possible else _CANCELLED
     outcome = Outcome(
         contact_id=state.contact_id,
         milestone=m.id,
@@ -190,7 +242,7 @@ def _clock(state: ContactState, m: Milestone, facts: _Facts, now: int) -> tuple[
         stopped_at=end,
         elapsed_ms=elapsed,
         target_ms=target,
-        warnings_crossed=tuple(w for w in m.warnings if elapsed >= threshold_ms(target, w)),
+        warnings_crossed=tuple(w for w, ms in plan.warning_ms(target) if elapsed >= ms),
         tenant=state.tenant,
         region=state.region,
         channel=state.channel.value,

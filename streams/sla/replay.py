@@ -17,6 +17,7 @@ import orjson
 
 from schemas.events import ContactEvent, EventValidationError, parse_event
 from streams.sla.clock import Outcome, evaluate
+from streams.sla.fastparse import fast_event
 from streams.sla.policy import Policy
 from streams.sla.state import ContactState, build_state
 
@@ -51,7 +52,8 @@ def load_events(lines: Iterable[str | bytes]) -> Loaded:
         if not line.strip():
             continue
         try:
-            event = parse_event(orjson.loads(line))
+            obj = orjson.loads(line)
+            event = fast_event(obj) or parse_event(obj)
         except orjson.JSONDecodeError as exc:
             loaded.errors.append(LineError(number, f"not JSON: {exc}"))
             continue

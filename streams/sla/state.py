@@ -44,62 +44,81 @@ def _key(event: ContactEvent) -> tuple[int, str]:
     return (event.occurred_at, event.event_id)
 
 
-def _anomalies(events: tuple[ContactEvent, ...]) -> tuple[str, ...]:
-    """Problems visible in the sorted events: reported, never raised."""
-    found: list[str] = []
+_PAUSED, _RESUMED, _CLOSED, _REOPENED = (
+    EventType.PAUSED, EventType.RESUMED, EventType.CLOSED, EventType.REOPENED)
+_ABANDONED, _ANSWERED = EventType.ABANDONED, EventType.ANSWERED
+_INQUIRY, _STANDARD = Kind.INQUIRY, CustomerCategory.STANDARD
+
+
+def _anomaly_of(e: ContactEvent, problem: str) -> str:
+    """The text of one anomaly (built only when there is one: the common path stays cheap)."""
+    etype = f"{e.type.value} ({e.event_id})"
+    if problem == "identity":
+        return f"event {e.event_id}: tenant/region/channel differ from the first event"
+    if problem == "closed":
+        return f"event {etype} after closed: ignored"
+    if problem == "requires":
+        needs = "/".join(sorted(n.value for n in _REQUIRES[e.type]))
+        return f"impossible transition: {etype} before any of {needs}"
+    return f"impossible transition: {etype} {problem}"
+
+
+def _derive(events: tuple[ContactEvent, ...]) -> ContactState:
+    """State from sorted, de-duplicated events, in one pass.
+
+    Identity (tenant, region, channel) comes from the earliest event; kind and category from
+    the latest event that sets a non-default value (a contact classified as a complaint stays
+    one); office from the latest event naming one. Anomalies are reported, never raised.
+    """
     first = events[0]
+    channel, tenant, region = first.channel, first.tenant, first.region
+    kind, category, office = _INQUIRY, _STANDARD, None
+    found: list[str] = []
     if first.type not in OPENING:
         found.append(f"unknown contact: first event {first.event_id} is {first.type.value}")
     seen: set[EventType] = set()
     closed = paused = False
     for e in events:
-        if e.channel != first.channel or e.tenant != first.tenant or e.region != first.region:
-            found.append(f"event {e.event_id}: tenant/region/channel differ from the first event")
-        if closed and e.type is not EventType.REOPENED:
-            found.append(f"event {e.event_id} ({e.type.value}) after closed: ignored")
-            continue
-        needs = _REQUIRES.get(e.type)
-        if needs is not None and not needs & seen:
-            found.append(f"impossible transition: {e.type.value} ({e.event_id}) before any of "
-                         + "/".join(sorted(n.value for n in needs)))
-        if e.type is EventType.ABANDONED and EventType.ANSWERED in seen:
-            found.append(f"impossible transition: abandoned ({e.event_id}) after answered")
-        if e.type is EventType.PAUSED:
-            if paused:
-                found.append(f"impossible transition: paused ({e.event_id}) while paused")
-            paused = True
-        elif e.type is EventType.RESUMED:
-            if not paused:
-                found.append(f"impossible transition: resumed ({e.event_id}) while not paused")
-            paused = False
-        closed = e.type is EventType.CLOSED or (closed and e.type is not EventType.REOPENED)
-        seen.add(e.type)
-    return tuple(found)
-
-
-def _derive(events: tuple[ContactEvent, ...]) -> ContactState:
-    """State from sorted, de-duplicated events. Identity (tenant, region, channel) comes from the
-    earliest event; kind and category from the latest event that sets a non-default value (a
-    contact classified as a complaint stays one); office from the latest event naming one."""
-    first = events[0]
-    kind, category, office = Kind.INQUIRY, CustomerCategory.STANDARD, None
-    for e in events:
-        if e.kind is not Kind.INQUIRY:
+        etype = e.type
+        if e.kind is not _INQUIRY:
             kind = e.kind
-        if e.customer_category is not CustomerCategory.STANDARD:
+        if e.customer_category is not _STANDARD:
             category = e.customer_category
         if e.office is not None:
             office = e.office
+        if e.channel is not channel or e.tenant != tenant or e.region != region:
+            found.append(_anomaly_of(e, "identity"))
+        if closed:
+            if etype is not _REOPENED:
+                found.append(_anomaly_of(e, "closed"))
+                continue
+            closed = False
+        needs = _REQUIRES.get(etype)
+        if needs is not None and needs.isdisjoint(seen):
+            found.append(_anomaly_of(e, "requires"))
+        if etype is _PAUSED:
+            if paused:
+                found.append(_anomaly_of(e, "while paused"))
+            paused = True
+        elif etype is _RESUMED:
+            if not paused:
+                found.append(_anomaly_of(e, "while not paused"))
+            paused = False
+        elif etype is _ABANDONED and _ANSWERED in seen:
+            found.append(_anomaly_of(e, "after answered"))
+        elif etype is _CLOSED:
+            closed = True
+        seen.add(etype)
     return ContactState(
         contact_id=first.contact_id,
-        tenant=first.tenant,
-        region=first.region,
-        channel=first.channel,
+        tenant=tenant,
+        region=region,
+        channel=channel,
         kind=kind,
         customer_category=category,
         office=office,
         events=events,
-        anomalies=_anomalies(events),
+        anomalies=tuple(found),
     )
 
 
@@ -124,7 +143,8 @@ def build_state(events: Iterable[ContactEvent]) -> ContactState:
     """Fold many events of one contact at once (the replay path: one sort instead of n)."""
     unique: dict[str, ContactEvent] = {}
     for e in events:
-        unique.setdefault(e.event_id, e)
+        if e.event_id not in unique:
+            unique[e.event_id] = e
     if not unique:
         raise ValueError("a contact state needs at least one event")
     ordered = sorted(unique.values(), key=_key)
