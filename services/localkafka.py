@@ -64,6 +64,7 @@ class LocalBroker:
         self.pid_path = self.home / "broker.pid"
         self.bootstrap = f"{HOST}:{settings.kafka_port}"
         self._proc: subprocess.Popen[bytes] | None = None
+        self._log_offset = 0  # server.log is appended to: errors of this start come after it
 
     # --- public API ----------------------------------------------------------------------
 
@@ -87,6 +88,7 @@ class LocalBroker:
                 f"Kafka {KAFKA_VERSION} jars not found in {libs}: run 'bash deploy/kafka/fetch.sh'"
             )
         props = self._write_config_files()
+        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         self._format_storage(java, libs, props)
         cmd = jvm_command(
             java=java,
@@ -96,7 +98,7 @@ class LocalBroker:
             log_dir=self.log_path.parent,
             main=["kafka.Kafka", str(props)],
         )
-        with open(self.jvm_out_path, "ab") as out:
+        with open(self.jvm_out_path, "wb") as out:  # this run only
             self._proc = subprocess.Popen(
                 cmd,
                 stdin=subprocess.DEVNULL,
@@ -198,16 +200,16 @@ class LocalBroker:
         while time.monotonic() < deadline:
             code = self._proc.poll()
             if code is not None:
+                line, path = self._last_error()
                 raise UserError(
-                    f"Kafka broker exited while starting (code {code}): "
-                    f"{self._last_error()}; see {self.log_path}"
+                    f"Kafka broker exited while starting (code {code}): {line}; see {path}"
                 )
             if _accepts(HOST, self.settings.kafka_port) and _answers_metadata(self.bootstrap):
                 return
             time.sleep(0.05)
+        line, path = self._last_error()
         raise UserError(
-            f"Kafka broker did not start within {timeout_s:.0f} s "
-            f"({self._last_error()}); see {self.log_path}"
+            f"Kafka broker did not start within {timeout_s:g} s (last error: {line}); see {path}"
         )
 
     # --- process bookkeeping -------------------------------------------------------------
@@ -242,12 +244,13 @@ class LocalBroker:
             time.sleep(0.05)
         return self._running_pid() is None
 
-    def _last_error(self) -> str:
-        for path in (self.jvm_out_path, self.log_path):
-            line = _last_line(_tail(path), prefer=("ERROR", "Exception", "Error:"))
+    def _last_error(self) -> tuple[str, Path]:
+        """The last error line the broker wrote, and the file it is in (JVM output first)."""
+        for path, start in ((self.jvm_out_path, 0), (self.log_path, self._log_offset)):
+            line = _last_line(_tail(path, start), prefer=("ERROR", "Exception", "Error"))
             if line:
-                return line
-        return "no error logged"
+                return line, path
+        return "none logged", self.log_path
 
 
 def _find_java() -> str:
@@ -301,18 +304,20 @@ def _answers_metadata(bootstrap: str) -> bool:
         admin.close()
 
 
-def _tail(path: Path, size: int = 64 * 1024) -> str:
+def _tail(path: Path, start: int = 0, size: int = 64 * 1024) -> str:
     try:
         with open(path, "rb") as handle:
-            handle.seek(max(0, path.stat().st_size - size))
+            handle.seek(max(start, path.stat().st_size - size))
             return handle.read().decode("utf-8", "replace")
     except OSError:
         return ""
 
 
 def _last_line(text: str, prefer: tuple[str, ...] = ()) -> str:
+    """The last line containing one of ``prefer`` plus the line after it (the JVM says
+    "Error occurred during initialization of VM" and then why); the last line if no prefer."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    for line in reversed(lines):
-        if any(word in line for word in prefer):
-            return line[:300]
+    for index in range(len(lines) - 1, -1, -1):
+        if any(word in lines[index] for word in prefer):
+            return ": ".join(lines[index : index + 2])[:300]
     return lines[-1][:300] if lines and not prefer else ""

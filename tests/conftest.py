@@ -8,4 +8,5 @@ pytest_plugins: list[str] = [
     "tests.fixtures.clickhouse_server",
     "tests.fixtures.warehouse",
     "tests.fixtures.analytics_seed",
+    "tests.fixtures.kafka",
 ]
