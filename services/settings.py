@@ -93,6 +93,36 @@ class Settings(BaseSettings):
         "once in data_dir/pseudonym.key and reused.",
     )
 
+    # --- sink and analytics --------------------------------------------------------------
+    sink_topics: str = Field(
+        default="contact-events,outcomes,alerts,metrics,acknowledgements",
+        description="Logical topics `kontakt sink` copies into ClickHouse (comma-separated).",
+    )
+    sink_group: str = Field(default="kontakt-sink", description="Consumer group of the sink.")
+    sink_batch_rows: int = Field(
+        default=50_000, ge=1, description="The sink inserts once a batch holds this many rows."
+    )
+    sink_batch_seconds: float = Field(
+        default=1.0, gt=0, description="...or once its first record is this old (s)."
+    )
+    sink_in_api: bool = Field(
+        default=True,
+        description="With an embedded chdb warehouse, `kontakt api` also runs the sink in a "
+        "background thread (chdb allows one process per warehouse directory).",
+    )
+    query_max_days: int = Field(
+        default=400, ge=1, description="Longest time range one analytics query may cover (days)."
+    )
+    query_max_rows: int = Field(
+        default=10_000, ge=1, description="Most rows one analytics API response returns."
+    )
+    query_max_execution_s: int = Field(
+        default=10, ge=1, description="ClickHouse max_execution_time of analytics queries (s)."
+    )
+    whatif_max_days: int = Field(
+        default=92, ge=1, description="Longest period a what-if re-evaluation may cover (days)."
+    )
+
     # --- stream worker (kontakt worker; docs/streams.md) ----------------------------------
     sla_policy: str = Field(
         default="rao-ues-2007",

@@ -7,6 +7,7 @@ import importlib
 
 from fastapi import FastAPI
 
+from services.api.lifespan import warehouse_lifespan
 from services.settings import Settings, load_settings
 
 # Feature routers, by module path; each module exposes `router`.
@@ -15,6 +16,7 @@ ROUTERS: tuple[str, ...] = (
     "services.ingest.api",
     "services.alerts.router",  # /api/board/*, /api/alerts/*, /api/staffing
     "services.board.router",  # /board page and its login
+    "services.analytics.router",  # /v1/reports/*, /v1/contacts/*/timeline, /v1/metrics/live
 )
 
 
@@ -24,6 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Kontakt",
         description="Customer-contact SLA platform for energy utilities.",
         version="0.1.0",
+        lifespan=warehouse_lifespan,  # app.state.warehouse (+ the sink when chdb is embedded)
     )
     app.state.settings = settings
     for module_path in ROUTERS:

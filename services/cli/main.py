@@ -35,6 +35,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "services.cli.worker",
     "services.cli.keys",
     "services.cli.send",
+    "services.cli.history",  # sink, backfill, sla whatif
 )
 
 

@@ -1,0 +1,246 @@
+"""The analytics API: compliance report, contact timeline, regulatory report, live metrics.
+
+Every endpoint needs an API key with the ``read`` scope; the tenant is the key's, never a
+parameter, and every query filters on it. Filters are validated in services.analytics.filters
+(422 on anything malformed or unbounded) and reach ClickHouse only as bound parameters.
+Handlers are plain ``def``: FastAPI runs them in its thread pool, so a slow query does not stall
+the event loop (chdb releases the GIL while it works).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+
+from schemas.events import Channel, format_timestamp
+from services.analytics import reports
+from services.analytics.filters import TOKEN, FilterError, report_filters, tokens
+from services.analytics.sql import epoch_ms, instant, settings_clause
+from services.auth import Principal, Scope, require_scope
+from services.ports import Warehouse
+from services.settings import Settings
+
+router = APIRouter(prefix="/v1", tags=["analytics"])
+Reader = Annotated[Principal, Depends(require_scope(Scope.READ))]
+Values = Annotated[list[str] | None, Query()]
+
+
+def _warehouse(request: Request) -> Warehouse:
+    warehouse = getattr(request.app.state, "warehouse", None)
+    if warehouse is None:
+        raise HTTPException(503, "the warehouse is not open (API starting or stopping)")
+    return warehouse
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return format_timestamp(epoch_ms(value))
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value != value:  # NaN from an empty average
+        return None
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def _run(warehouse: Warehouse, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    try:
+        return warehouse.query(sql, params)
+    except Exception as exc:
+        text = str(exc)
+        if "TIMEOUT_EXCEEDED" in text or "Timeout exceeded" in text:
+            raise HTTPException(504, "the query took too long; narrow the time range or "
+                                "filters") from None
+        raise
+
+
+def _records(columns: list[str], rows: list[tuple[Any, ...]], limit: int) -> dict[str, Any]:
+    data = [dict(zip(columns, (jsonable(v) for v in row), strict=True)) for row in rows[:limit]]
+    return {"rows": data, "truncated": len(rows) > limit}
+
+
+def _csv(columns: list[str], rows: list[dict[str, Any]], truncated: bool) -> Response:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return Response(
+        buffer.getvalue(), media_type="text/csv; charset=utf-8",
+        headers={"X-Truncated": "true" if truncated else "false",
+                 "Content-Disposition": "attachment; filename=sla-compliance.csv"},
+    )
+
+
+@router.get("/reports/sla", summary="SLA compliance report")
+def sla_report(
+    request: Request,
+    principal: Reader,
+    start: Annotated[str, Query(alias="from", description="RFC 3339, inclusive")],
+    end: Annotated[str, Query(alias="to", description="RFC 3339, exclusive")],
+    channel: Values = None,
+    region: Values = None,
+    office: Values = None,
+    category: Values = None,
+    milestone: Values = None,
+    group_by: Values = None,
+    output: Annotated[str, Query(alias="format", pattern="^(json|csv)$")] = "json",
+) -> Any:
+    """Counts per status and service level (met / (met + breached)) of the milestone clocks
+    that started in [from, to), filtered and grouped by channel, region, office, category,
+    milestone, kind, day or month (local time of the region)."""
+    settings = _settings(request)
+    try:
+        filters = report_filters(
+            start=start, end=end, max_days=settings.query_max_days, channel=channel,
+            region=region, office=office, category=category, milestone=milestone,
+            group_by=group_by,
+        )
+    except FilterError as exc:
+        raise HTTPException(422, str(exc)) from None
+    limit = settings.query_max_rows
+    sql, params, columns = reports.compliance(
+        principal.tenant, filters, limit, settings_clause(settings.query_max_execution_s)
+    )
+    result = _records(columns, _run(_warehouse(request), sql, params), limit)
+    if output == "csv":
+        return _csv(columns, result["rows"], result["truncated"])
+    return {"tenant": principal.tenant, "from": start, "to": end,
+            "group_by": [d.value for d in filters.group_by], **result}
+
+
+@router.get("/contacts/{contact_id}/timeline", summary="Everything that happened to a contact")
+def contact_timeline(
+    request: Request,
+    principal: Reader,
+    contact_id: Annotated[str, Path(max_length=256)],
+) -> dict[str, Any]:
+    """All events, the current clock of each milestone and every alert of one contact."""
+    if not TOKEN.match(contact_id) and not _is_plain_id(contact_id):
+        raise HTTPException(422, "contact_id: not a valid identifier")
+    settings = _settings(request)
+    warehouse = _warehouse(request)
+    bounds = settings_clause(settings.query_max_execution_s)
+    params = {"tenant": principal.tenant, "contact_id": contact_id,
+              "limit": settings.query_max_rows}
+    events = _run(warehouse, reports.timeline_events(bounds), params)
+    if not events:
+        raise HTTPException(404, f"no contact {contact_id!r} for this tenant")
+    clocks = _run(warehouse, reports.timeline_outcomes(bounds), params)
+    alerts = _run(warehouse, reports.timeline_alerts(bounds), params)
+    event_cols = ["event_id", "type", "occurred_at", "channel", "region", "kind",
+                  "customer_category", "office", "agent", "queue", "topic", "attributes"]
+    clock_cols = ["milestone", "status", "started_at", "due_at", "stopped_at", "elapsed_ms",
+                  "target_ms", "warnings_crossed", "evaluated_at"]
+    alert_cols = ["alert_id", "alert", "milestone", "status", "threshold", "elapsed_ms",
+                  "target_ms", "at"]
+    return {
+        "contact_id": contact_id,
+        "events": _records(event_cols, events, settings.query_max_rows)["rows"],
+        "clocks": _records(clock_cols, clocks, settings.query_max_rows)["rows"],
+        "alerts": _records(alert_cols, alerts, settings.query_max_rows)["rows"],
+    }
+
+
+def _is_plain_id(value: str) -> bool:
+    """Contact ids are sender-chosen (uuid, CRM number): printable, no quotes or controls."""
+    return 0 < len(value) <= 256 and value.isprintable() and not set(value) & set("'\"`;\\")
+
+
+@router.get("/reports/regulatory", summary="Appeals by channel, year N vs N-1")
+def regulatory_report(
+    request: Request,
+    principal: Reader,
+    year: Annotated[int, Query(ge=2000, le=2100, description="The report year N")],
+    region: Values = None,
+) -> dict[str, Any]:
+    """Appeals, complaints and service requests by channel for year N and N-1 (order 186,
+    appendix 7), counted once per contact, by the local year of its first event."""
+    settings = _settings(request)
+    try:
+        regions = tokens("region", region)
+    except FilterError as exc:
+        raise HTTPException(422, str(exc)) from None
+    params: dict[str, Any] = {
+        "tenant": principal.tenant, "year": year,
+        # a day of margin each side: the local year of a UTC instant may differ by hours
+        "start": datetime(year - 2, 12, 31), "end": datetime(year + 1, 1, 2),
+    }
+    if regions:
+        params["regions"] = list(regions)
+    sql = reports.regulatory(bool(regions), settings_clause(settings.query_max_execution_s))
+    rows = _run(_warehouse(request), sql, params)
+    by_channel: dict[str, dict[str, Any]] = {
+        c.value: {"channel": c.value} for c in Channel
+    }
+    for channel, row_year, appeals, complaints, service_requests in rows:
+        key = "year" if row_year == year else "previous_year"
+        by_channel.setdefault(channel, {"channel": channel})[key] = {
+            "appeals": appeals, "complaints": complaints, "service_requests": service_requests,
+        }
+    empty = {"appeals": 0, "complaints": 0, "service_requests": 0}
+    out = []
+    for entry in by_channel.values():
+        current, previous = entry.get("year", empty), entry.get("previous_year", empty)
+        out.append({
+            "channel": entry["channel"], str(year): current, str(year - 1): previous,
+            "change": {k: current[k] - previous[k] for k in empty},
+        })
+    return {"tenant": principal.tenant, "year": year, "rows": out}
+
+
+@router.get("/metrics/live", summary="Live contact-centre figures")
+def live_metrics(
+    request: Request,
+    principal: Reader,
+    window: Annotated[str, Query(pattern="^(1m|15m|today)$")] = "today",
+    channel: Values = None,
+    region: Values = None,
+) -> dict[str, Any]:
+    """The newest snapshot per channel x region x office for the window kind, summed over the
+    stream workers (service level = answered within target / (offered - short abandons))."""
+    settings = _settings(request)
+    try:
+        filters = report_filters(start="1970-01-01T00:00:00Z", end="1970-01-02T00:00:00Z",
+                                 max_days=1, channel=channel, region=region)
+    except FilterError as exc:
+        raise HTTPException(422, str(exc)) from None
+    lookback_ms = 2 * 86_400_000 if window == "today" else 3_600_000
+    params: dict[str, Any] = {
+        "tenant": principal.tenant, "window": window, "limit": settings.query_max_rows,
+        "since": instant(int(time.time() * 1000) - lookback_ms),
+    }
+    if filters.channels:
+        params["channels"] = list(filters.channels)
+    if filters.regions:
+        params["regions"] = list(filters.regions)
+    sql = reports.live_metrics(bool(filters.channels), bool(filters.regions),
+                               settings_clause(settings.query_max_execution_s))
+    rows = [_live_row(r) for r in _run(_warehouse(request), sql, params)]
+    return {"tenant": principal.tenant, "window": window, "rows": rows}
+
+
+def _live_row(row: tuple[Any, ...]) -> dict[str, Any]:
+    (channel, region, office, window, start, end, taken, offered, answered, abandoned,
+     short, within, wait_sum, longest, waiting, breaches) = row
+    counted = offered - short
+    return {
+        "channel": channel, "region": region, "office": office or None, "window": window,
+        "window_start": jsonable(start), "window_end": jsonable(end), "taken_at": jsonable(taken),
+        "offered": offered, "answered": answered, "abandoned": abandoned,
+        "short_abandoned": short, "answered_within_target": within,
+        "service_level": within / counted if counted > 0 else None,
+        "asa_seconds": wait_sum / answered / 1000 if answered else None,
+        "longest_wait_seconds": longest / 1000, "waiting": waiting, "breaches": breaches,
+    }

@@ -1,0 +1,201 @@
+"""`kontakt sink`, `kontakt backfill` and `kontakt sla whatif`: history in ClickHouse.
+
+Thin shells: the work is in services/sink (consumer loop) and services/analytics (backfill,
+what-if over the pure SLA core). With the embedded chdb warehouse only one process may open the
+warehouse directory: `kontakt api` already runs the sink inside itself there, and backfill or
+what-if need the API stopped (or a clickhouse:// server) -- the warehouse says so if not.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from typing import Annotated, Any
+
+import typer
+
+from services.errors import UserError
+
+FromOpt = Annotated[str | None, typer.Option("--from", help="RFC 3339; contacts whose first "
+                                             "event is at or after this instant.")]
+ToOpt = Annotated[str | None, typer.Option("--to", help="RFC 3339; ... and before this one.")]
+TenantOpt = Annotated[str | None, typer.Option(help="Only this tenant (default: all).")]
+
+
+def _instant(name: str, text: str | None) -> int | None:
+    from schemas.events import parse_timestamp
+
+    if text is None:
+        return None
+    try:
+        return parse_timestamp(text)
+    except ValueError as exc:
+        raise UserError(f"{name}: {exc}") from None
+
+
+def _policy(name: str) -> Any:
+    from streams.sla.policy import PolicyError, load_policy
+
+    try:
+        return load_policy(name)
+    except PolicyError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _scope(tenant: str | None, start: str | None, end: str | None) -> Any:
+    from services.analytics.history import Scope
+
+    scope = Scope(tenant, _instant("--from", start), _instant("--to", end))
+    if scope.start_ms is not None and scope.end_ms is not None and scope.end_ms <= scope.start_ms:
+        raise UserError("--to must be later than --from")
+    return scope
+
+
+def sink_command(
+    batch_rows: Annotated[int | None, typer.Option(help="Rows per insert (default: "
+                                                   "KONTAKT_SINK_BATCH_ROWS).")] = None,
+    batch_seconds: Annotated[float | None, typer.Option(help="Longest wait before an insert "
+                                                        "(default: KONTAKT_SINK_BATCH_SECONDS)."
+                                                        )] = None,
+) -> None:
+    """Copy contact events, SLA outcomes, alerts and metrics from Kafka into ClickHouse.
+
+    Offsets are committed only after ClickHouse accepted a batch; after a crash the batch is
+    delivered again and the ReplacingMergeTree tables absorb the duplicates. Stops on SIGTERM
+    or Ctrl-C after writing what it holds.
+    """
+    from services.settings import load_settings
+    from services.sink.runner import Sink
+    from services.sink.service import run_forever, sink_config
+    from services.warehouse import open_warehouse
+
+    overrides: dict[str, Any] = {}
+    if batch_rows is not None:
+        overrides["sink_batch_rows"] = batch_rows
+    if batch_seconds is not None:
+        overrides["sink_batch_seconds"] = batch_seconds
+    settings = load_settings(**overrides)
+    config = sink_config(settings)
+    warehouse = open_warehouse(settings)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    sink = Sink(warehouse, config)
+    typer.echo(f"sink: {', '.join(config.topics)} -> {settings.warehouse_url.split('@')[-1]}")
+    try:
+        run_forever(sink, stop)
+    finally:
+        warehouse.close()
+    s = sink.stats
+    typer.echo(f"sink: stopped after {s.records} records, {s.rows} rows in {s.batches} "
+               f"batches, {s.undecodable} undecodable")
+
+
+def _progress_bar(label: str) -> tuple[Any, Any, Any]:
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, unit="contact", desc=label, disable=None)
+
+    def on_total(total: int) -> None:
+        bar.reset(total=total)
+
+    return bar, on_total, bar.update
+
+
+def backfill_command(
+    policy: Annotated[str | None, typer.Option("--policy", "-p", help="Preset or TOML file "
+                                               "(default: KONTAKT_SLA_POLICY).")] = None,
+    tenant: TenantOpt = None,
+    start: FromOpt = None,
+    end: ToOpt = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Evaluate at this RFC 3339 "
+                                              "instant (default: the latest stored event).")
+                     ] = None,
+) -> None:
+    """Rebuild the outcome tables from the raw events with the pure SLA core.
+
+    Without --tenant/--from/--to the projections are emptied and rebuilt; with --tenant that
+    tenant's rows are replaced; with a period the contacts in it are overwritten.
+    """
+    from services.analytics.backfill import backfill
+    from services.settings import load_settings
+    from services.warehouse import open_warehouse
+
+    settings = load_settings()
+    pol = _policy(policy or settings.sla_policy)
+    scope = _scope(tenant, start, end)
+    when = _instant("--as-of", as_of)
+    warehouse = open_warehouse(settings)
+    bar, on_total, update = _progress_bar("backfill")
+    began = time.monotonic()
+    try:
+        result = backfill(warehouse, pol, scope, evaluated_at=int(time.time() * 1000),
+                          as_of=when, on_total=on_total, progress=update)
+    finally:
+        bar.close()
+        warehouse.close()
+    typer.echo(f"backfill: {result.contacts} contacts, {result.outcomes} outcomes under "
+               f"{pol.name} in {time.monotonic() - began:.1f} s")
+
+
+def whatif_command(
+    policy: Annotated[str, typer.Option("--policy", "-p", help="The candidate policy: preset or "
+                                        "TOML file (e.g. phone target 30 s).")],
+    start: FromOpt = None,
+    end: ToOpt = None,
+    tenant: TenantOpt = None,
+    actual: Annotated[str | None, typer.Option(help="The policy in force (default: "
+                                               "KONTAKT_SLA_POLICY).")] = None,
+    by: Annotated[str, typer.Option(help="Comma-separated grouping: channel, region, office, "
+                                    "customer_category, kind, tenant.")] = "",
+    output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Re-evaluate the stored history under another policy; print it next to the actual."""
+    import orjson
+
+    from services.analytics.whatif import run_whatif, sentences
+    from services.settings import load_settings
+    from services.warehouse import open_warehouse
+    from streams.sla.metrics import check_group_by
+
+    if output_format not in ("table", "json"):
+        raise UserError(f"--format {output_format!r}: use table or json")
+    try:
+        group_by = check_group_by([g.strip() for g in by.split(",") if g.strip()])
+    except ValueError as exc:
+        raise UserError(f"--by: {exc}") from None
+    settings = load_settings()
+    candidate, current = _policy(policy), _policy(actual or settings.sla_policy)
+    scope = _scope(tenant, start, end)
+    warehouse = open_warehouse(settings)
+    bar, on_total, update = _progress_bar("what-if")
+    try:
+        result = run_whatif(warehouse, current, candidate, scope, group_by=group_by,
+                            on_total=on_total, progress=update)
+    finally:
+        bar.close()
+        warehouse.close()
+    if output_format == "json":
+        typer.echo(orjson.dumps({"contacts": result.contacts, "rows": result.rows},
+                                option=orjson.OPT_INDENT_2).decode())
+        return
+    from services.cli.sla import _table
+
+    typer.echo(f"{result.contacts} contacts; actual = {current.name}, what-if = "
+               f"{candidate.name}")
+    for line in _table(result.rows):
+        typer.echo(line)
+    for line in sentences(result.rows, group_by):
+        typer.echo(line)
+
+
+def register(app: typer.Typer) -> None:
+    """`sink` and `backfill` at the top level; `whatif` inside the `sla` group."""
+    from services.cli.sla import sla_app
+
+    for group, name, command in ((app, "sink", sink_command),
+                                 (app, "backfill", backfill_command),
+                                 (sla_app, "whatif", whatif_command)):
+        if not any(c.name == name for c in group.registered_commands):
+            group.command(name=name)(command)

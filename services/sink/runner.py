@@ -1,0 +1,188 @@
+"""The sink's consumer loop: Kafka -> decode -> rows -> ClickHouse batch -> commit offsets.
+
+At-least-once by construction: offsets are committed only after every table of the batch was
+accepted by ClickHouse. A crash between insert and commit redelivers the batch; the tables are
+ReplacingMergeTree keyed by the record's id and every shipped query reads them with FINAL,
+argMax or LIMIT 1 BY (see services/analytics/sql.py), so a redelivered row never counts twice.
+
+A record that cannot be decoded is counted and logged; its offset is committed with the batch
+(so it is not redelivered forever) and the loop goes on. A batch ClickHouse refuses is never
+committed: the error ends :meth:`Sink.run`, the consumer closes without committing, and the
+caller (SinkThread, `kontakt sink`) starts again from the last committed offsets.
+
+aiokafka, not kafka-python: its record parser is compiled, and consuming here measured 350k
+records/s against kafka-python's 49k. One insert may run in a worker thread while the next
+batch is consumed (chdb and clickhouse-driver release the GIL while they work); batches are
+committed strictly in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from schemas.codec import DecodeError
+from services.ports import Warehouse
+from services.sink.batch import Batch, BatchLimits
+from services.sink.rows import TABLE_COLUMNS, record_rows
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class SinkStats:
+    """Running totals, read by tests, the benchmark and the CLI's final line."""
+
+    records: int = 0
+    rows: int = 0
+    undecodable: int = 0
+    batches: int = 0
+    rows_by_table: dict[str, int] = field(default_factory=dict)
+    last_flush_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SinkConfig:
+    bootstrap: str
+    topics: Sequence[str]
+    group_id: str
+    limits: BatchLimits
+    poll_records: int = 10_000
+
+
+def _consumer(config: SinkConfig) -> Any:
+    from aiokafka import AIOKafkaConsumer
+
+    return AIOKafkaConsumer(
+        bootstrap_servers=config.bootstrap,
+        group_id=config.group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_bytes=64 * 1024 * 1024,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+        fetch_max_wait_ms=100,
+        client_id="kontakt-sink",
+    )
+
+
+class Sink:
+    """One consumer-group member writing every subscribed topic to the warehouse."""
+
+    def __init__(
+        self,
+        warehouse: Warehouse,
+        config: SinkConfig,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.warehouse = warehouse
+        self.config = config
+        self.stats = SinkStats()
+        self._clock = clock
+        self._batch = Batch()
+        self._consumer: Any = None
+        self._inflight: asyncio.Task[None] | None = None
+
+    def run(self, stop: threading.Event) -> SinkStats:
+        """Consume until ``stop`` is set; flush what is held, commit, close. Raises when
+        ClickHouse refuses a batch (nothing of it is committed)."""
+        asyncio.run(self._run(stop))
+        return self.stats
+
+    async def _run(self, stop: threading.Event) -> None:
+        from aiokafka import ConsumerRebalanceListener
+
+        sink = self
+
+        class _FlushOnRevoke(ConsumerRebalanceListener):
+            async def on_partitions_revoked(self, revoked: Any) -> None:
+                await sink.flush()  # the next owner starts from what we committed
+                await sink.drain()
+
+            async def on_partitions_assigned(self, assigned: Any) -> None:
+                return None
+
+        self._consumer = _consumer(self.config)
+        self._consumer.subscribe(list(self.config.topics), listener=_FlushOnRevoke())
+        await self._consumer.start()
+        try:
+            while not stop.is_set():
+                await self.poll_once()
+            await self.flush()
+            await self.drain()
+        finally:
+            if self._inflight is not None and not self._inflight.done():
+                self._inflight.cancel()
+            await self._consumer.stop()
+            self._consumer = None
+
+    async def poll_once(self) -> None:
+        limits = self.config.limits
+        wait_s = limits.max_age_s
+        if self._batch.started_at is not None:
+            wait_s = max(0.0, limits.max_age_s - (self._clock() - self._batch.started_at))
+        polled = await self._consumer.getmany(
+            timeout_ms=int(min(wait_s, 0.5) * 1000), max_records=self.config.poll_records
+        )
+        now = self._clock()
+        for tp, records in polled.items():
+            for record in records:
+                self._add(tp.topic, tp.partition, record.offset, record.value, now)
+        if self._inflight is not None and self._inflight.done():
+            await self.drain()  # surfaces an insert error now rather than at the next flush
+        if self._batch.due(self._clock(), limits):
+            await self.flush()
+
+    def _add(self, topic: str, partition: int, offset: int, value: bytes, now: float) -> None:
+        try:
+            rows = record_rows(value)
+        except DecodeError as exc:
+            self._batch.add_undecodable(topic, partition, offset, now)
+            log.warning("sink: undecodable record %s[%d]@%d: %s", topic, partition, offset, exc)
+            return
+        self._batch.add(topic, partition, offset, rows, now)
+
+    async def flush(self) -> None:
+        """Hand the held batch to a worker thread: insert every table, then commit."""
+        if self._batch.started_at is None:
+            return
+        await self.drain()  # one batch in flight at most, so commits stay in order
+        batch, self._batch = self._batch, Batch()
+        self._inflight = asyncio.ensure_future(self._write(batch))
+
+    async def drain(self) -> None:
+        """Wait for the batch in flight (re-raising its error)."""
+        task, self._inflight = self._inflight, None
+        if task is not None:
+            await task
+
+    async def _write(self, batch: Batch) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self._insert, batch)
+        from aiokafka.structs import TopicPartition
+
+        await self._consumer.commit(
+            {
+                TopicPartition(topic, partition): offset
+                for (topic, partition), offset in batch.commit_offsets().items()
+            }
+        )
+        self._account(batch)
+
+    def _insert(self, batch: Batch) -> None:
+        for table, rows in batch.rows.items():
+            self.warehouse.insert(table, TABLE_COLUMNS[table], rows)
+
+    def _account(self, batch: Batch) -> None:
+        stats = self.stats
+        stats.records += batch.records
+        stats.undecodable += batch.undecodable
+        stats.batches += 1
+        stats.last_flush_at = self._clock()
+        for table, rows in batch.rows.items():
+            stats.rows += len(rows)
+            stats.rows_by_table[table] = stats.rows_by_table.get(table, 0) + len(rows)
