@@ -268,7 +268,9 @@ def _run(
         bar.close()
         sink.close()
     elapsed = time.perf_counter() - began
-    if count >= 0:
+    if count < 0:
+        typer.echo("simulate: stopped", err=True)
+    else:
         typer.echo(
             f"simulate: {count} events in {elapsed:.1f} s "
             f"({count / max(elapsed, 1e-9):,.0f} events/s)",
