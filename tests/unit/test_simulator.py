@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from collections import Counter, defaultdict
 from functools import lru_cache
 from pathlib import Path
@@ -217,3 +220,34 @@ def test_custom_category_shares_are_honoured() -> None:
     counts = Counter(e.customer_category for e in generate(config) if e.type is EventType.RECEIVED)
     assert set(counts) == {CustomerCategory.STANDARD, CustomerCategory.DISABLED}
     assert 0.4 < counts[CustomerCategory.DISABLED] / sum(counts.values()) < 0.6
+
+
+def test_output_does_not_depend_on_the_process_hash_seed(tmp_path: Path) -> None:
+    digests = set()
+    for hash_seed in ("1", "2"):
+        path = tmp_path / f"h{hash_seed}.ndjson"
+        args = [
+            "simulate",
+            "--seed",
+            "5",
+            "--start",
+            "2026-02-20T18:00:00Z",
+            "--days",
+            "0.25",
+            "--random-storms",
+            "1",
+            "--output",
+            str(path),
+            "--no-progress",
+        ]
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        done = subprocess.run(
+            [sys.executable, "-m", "services.cli.main", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        digests.add(hashlib.sha256(path.read_bytes()).hexdigest())
+    assert len(digests) == 1
