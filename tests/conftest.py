@@ -9,4 +9,5 @@ pytest_plugins: list[str] = [
     "tests.fixtures.warehouse",
     "tests.fixtures.analytics_seed",
     "tests.fixtures.kafka",
+    "tests.fixtures.board_stack",
 ]

@@ -36,6 +36,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "services.cli.keys",
     "services.cli.send",
     "services.cli.history",  # sink, backfill, sla whatif
+    "services.cli.notifier",  # kontakt notifier (webhook/email alerts)
 )
 
 
