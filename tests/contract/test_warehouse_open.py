@@ -105,3 +105,14 @@ def test_directory_locked_by_another_process_is_a_user_error(tmp_path: Path) -> 
         holder.kill()
         holder.wait(timeout=10)
     ChdbWarehouse(path).close()  # free again once the other process is gone
+
+
+def test_missing_server_binary_fails_with_the_install_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.fixtures import clickhouse_server as fixture
+
+    monkeypatch.setattr(fixture.shutil, "which", lambda name: None)
+    monkeypatch.setattr(fixture, "SERVER_BINARY", str(tmp_path / "no-such-binary"))
+    with pytest.raises(fixture.ServerStartError, match="apt-get install -y clickhouse-server"):
+        fixture.start_server(tmp_path / "root")
