@@ -141,9 +141,18 @@ class Pseudonymizer:
         return out
 
 
+_RU_MOBILE_RUN = re.compile(r"(?<!\d)[78]9\d{9}(?!\d)")
+
+
 def looks_personal(text: str) -> bool:
-    """True when an identifier field carries a phone number or an email address."""
-    return bool(EMAIL.search(text) or PHONE.search(text))
+    """True when an identifier carries an email address, is a phone number as a whole, or
+    holds a Russian mobile number as a digit run. (Ids such as ``tkt-1-20261127-0142`` are
+    not phones: free-text scrubbing is broader than this check.)"""
+    text = text.strip()
+    whole_phone = PHONE.fullmatch(text) is not None and (
+        text.startswith("+") or sum(c.isdigit() for c in text) in (10, 11)
+    )
+    return bool(whole_phone or EMAIL.search(text) or _RU_MOBILE_RUN.search(text))
 
 
 def load_or_create_key(configured: str, data_dir: Path) -> bytes:

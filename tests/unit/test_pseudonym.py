@@ -110,6 +110,8 @@ def test_personal_key_detection(key: str, personal: bool) -> None:
 def test_looks_personal() -> None:
     assert looks_personal("79123456789") and looks_personal("a@b.ru")
     assert not looks_personal("c-000123") and not looks_personal("ast-1732700000.123")
+    assert looks_personal("call-89123456789-1") and looks_personal("+7 (912) 345-67-89")
+    assert not looks_personal("tkt-tver-1-20261127-0142") and not looks_personal("1795770000250")
 
 
 def test_key_created_once_and_reused(tmp_path: Path) -> None:
