@@ -1,0 +1,154 @@
+"""The board's HTTP surface without a broker: keys from a real key store, records folded through
+the feed's own decode path (real Avro bytes), the hub's per-subscriber filtering."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from schemas.codec import encode, encode_event
+from schemas.events import Channel, ContactEvent, EventType
+from services.alerts.hub import Hub
+from services.alerts.live import LiveBoard, Scope
+from services.alerts.router import router as alerts_router
+from services.auth import KeyStore, TenantType, key_store_path
+from services.auth import Scope as KeyScope
+from services.board.router import router as board_router
+from services.board.session import COOKIE
+from services.settings import load_settings
+
+T0 = 1_790_000_000_000
+
+
+def alert(contact: str, tenant: str, region: str = "tver") -> dict[str, Any]:
+    return {"alert_id": f"a-{contact}", "alert": "breached", "threshold": None,
+            "contact_id": contact, "milestone": "phone.answer", "status": "breached",
+            "started_at": T0, "due_at": T0 + 40_000, "stopped_at": None, "elapsed_ms": 40_000,
+            "target_ms": 40_000, "raised_at": T0 + 40_000, "tenant": tenant, "region": region,
+            "channel": "phone", "contact_kind": "inquiry", "customer_category": "standard",
+            "office": None}
+
+
+@pytest.fixture
+def app_keys(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    settings = load_settings(data_dir=tmp_path, board_feed=False, board_history_s=0)
+    store = KeyStore(key_store_path(tmp_path))
+    keys = {}
+    for name, tenant, scope in (("read", "mrsk", KeyScope.READ), ("other", "tgk", KeyScope.READ),
+                                ("ingest", "mrsk", KeyScope.INGEST)):
+        _, keys[name] = store.create(tenant, [scope], tenant_type=TenantType.GRID, now_ms=T0)
+    app = FastAPI()
+    app.state.settings = settings
+    app.include_router(alerts_router)
+    app.include_router(board_router)
+    with TestClient(app) as client:
+        feed = app.state.board_feed
+        feed.handle(encode("SlaAlertRaised", alert("c1", "mrsk")))
+        feed.handle(encode("SlaAlertRaised", alert("c2", "tgk")))
+        feed.handle(encode("SlaAlertRaised", alert("c3", "mrsk", region="kursk")))
+        feed.handle(b"not avro")
+        assert feed.undecodable == 1
+        yield client, keys
+
+
+def test_no_key_no_data(app_keys: tuple[TestClient, dict[str, str]]) -> None:
+    client, keys = app_keys
+    assert client.get("/api/board/snapshot").status_code == 401
+    assert client.get("/api/board/stream").status_code == 401
+    assert client.get("/api/board/snapshot", headers={"X-API-Key": "kk_x_y"}).status_code == 401
+    res = client.get("/api/board/snapshot", headers={"X-API-Key": keys["ingest"]})
+    assert res.status_code == 403
+    assert client.get("/board").status_code == 200  # the page itself holds no data
+
+
+def test_each_tenant_sees_only_its_own(app_keys: tuple[TestClient, dict[str, str]]) -> None:
+    client, keys = app_keys
+    mine = client.get("/api/board/snapshot", headers={"X-API-Key": keys["read"]}).json()
+    assert mine["tenant"] == "mrsk"
+    assert sorted(a["contact_id"] for a in mine["feed"]) == ["c1", "c3"]
+    tver = client.get("/api/board/snapshot", params={"key": keys["read"], "region": "tver"}).json()
+    assert [a["contact_id"] for a in tver["feed"]] == ["c1"]
+    # acknowledging another tenant's alert is refused as if it did not exist
+    res = client.post("/api/alerts/a-c2/ack", json={"by": "x"},
+                      headers={"X-API-Key": keys["read"]})
+    assert res.status_code == 404
+
+
+def test_login_sets_an_httponly_cookie(app_keys: tuple[TestClient, dict[str, str]]) -> None:
+    client, keys = app_keys
+    res = client.post("/board/login", data={"key": keys["ingest"]}, follow_redirects=False)
+    assert res.headers["location"] == "/board?login=failed" and COOKIE not in res.cookies
+    res = client.post("/board/login", data={"key": keys["read"]}, follow_redirects=False)
+    assert res.status_code == 303
+    cookie = res.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert client.get("/api/board/me").json()["tenant"] == "mrsk"
+    client.post("/board/logout")
+    client.cookies.clear()
+    assert client.get("/api/board/me").status_code == 401
+
+
+def test_static_files_are_served_and_nothing_else(
+    app_keys: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, _ = app_keys
+    res = client.get("/board/static/board.js")
+    assert res.status_code == 200 and res.headers["content-type"].startswith("text/javascript")
+    assert "EventSource" in res.text
+    assert client.get("/board/static/..%2Frouter.py").status_code == 404
+    assert client.get("/board/static/router.py").status_code == 404
+    # no CDN, no external URL: the page works offline
+    page = client.get("/board").text + res.text + client.get("/board/static/board.css").text
+    assert "http://" not in page and "https://" not in page
+
+
+def test_staffing_advice_from_events(app_keys: tuple[TestClient, dict[str, str]]) -> None:
+    client, keys = app_keys
+    feed = client.app.state.board_feed  # type: ignore[attr-defined]
+    now = T0 + 3_000_000
+    for i in range(120):  # 120 calls in the last hour, handled in 180 s by 3 agents
+        at = now - 3_500_000 + i * 25_000
+        for etype, offset in ((EventType.QUEUED, 0), (EventType.ANSWERED, 10_000),
+                              (EventType.CLOSED, 190_000)):
+            feed.handle(encode_event(ContactEvent(
+                event_id=f"e{i}{etype}", contact_id=f"k{i}", tenant="mrsk", region="tver",
+                channel=Channel.PHONE, type=etype, occurred_at=at + offset, queue="main",
+                agent=f"agent{i % 3}")))
+    rows = client.app.state.staffing.advice(now)  # type: ignore[attr-defined]
+    row = next(r for r in rows if r["region"] == "tver")
+    assert row["arrivals_last_hour"] == 120 and row["handle_s"] == 180.0
+    assert row["traffic_erlangs"] == 6.0  # 120/h x 180 s
+    assert row["agents_needed"] == 9  # Erlang C: SL(40 s) is 77.1% with 8 agents, 89.9% with 9
+    res = client.put("/api/staffing/agents", json={"region": "tver", "queue": "main",
+                                                   "agents": 5},
+                     headers={"X-API-Key": keys["read"]})
+    assert res.status_code == 200
+    entered = client.app.state.staffing.advice(now)[0]  # type: ignore[attr-defined]
+    assert (entered["agents_active"], entered["agents_source"]) == (5, "entered")
+
+
+def test_hub_gives_each_subscriber_only_its_scope() -> None:
+    async def scenario() -> tuple[list[str], list[str], bool]:
+        hub, board = Hub(), LiveBoard()
+        mine = hub.subscribe(Scope("mrsk", region="tver"))
+        other = hub.subscribe(Scope("tgk"))
+        for contact, tenant, region in (("c1", "mrsk", "tver"), ("c2", "tgk", "tver"),
+                                        ("c3", "mrsk", "kursk")):
+            hub.publish(board.apply("SlaAlertRaised", alert(contact, tenant, region)))
+        got = [mine.queue.get_nowait()["data"].get("contact_id") for _ in range(mine.queue.qsize())]
+        got2 = [other.queue.get_nowait()["data"].get("contact_id")
+                for _ in range(other.queue.qsize())]
+        slow = hub.subscribe(Scope("mrsk"))
+        slow.queue = asyncio.Queue(maxsize=1)
+        hub.publish(board.apply("SlaAlertRaised", alert("c4", "mrsk")))
+        return got, got2, slow.overflowed
+
+    got, got2, overflowed = asyncio.run(scenario())
+    assert set(got) == {"c1"} and set(got2) == {"c2"}
+    assert overflowed  # a page that cannot keep up is cut off (it reconnects for a snapshot)
