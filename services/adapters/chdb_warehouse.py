@@ -35,8 +35,6 @@ import pyarrow as pa
 from services.adapters import chtypes
 from services.errors import UserError
 
-_SETTINGS = "SETTINGS output_format_json_quote_decimals=1"
-
 _open_dir: dict[str, Any] = {"path": None, "count": 0}
 _open_lock = threading.Lock()
 
@@ -62,7 +60,7 @@ class ChdbWarehouse:
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         text = sql.rstrip().rstrip(";")
         with self._lock:
-            raw = self._run(text, "JSONCompact", params, settings=True)
+            raw = self._run(text, "JSONCompact", params)
         if not raw:
             return []
         doc = orjson.loads(raw)
@@ -120,12 +118,8 @@ class ChdbWarehouse:
         self.close()
 
     # --- helpers -------------------------------------------------------------------------
-    def _run(
-        self, sql: str, fmt: str, params: Mapping[str, Any] | None, settings: bool = False
-    ) -> str:
+    def _run(self, sql: str, fmt: str, params: Mapping[str, Any] | None) -> str:
         self._check_open()
-        if settings and " settings " not in f" {sql.lower()} ":
-            sql = f"{sql}\n{_SETTINGS}"
         bound = {k: _param_text(v) for k, v in (params or {}).items()}
         result = self._conn.query(sql, fmt, params=bound) if bound else self._conn.query(sql, fmt)
         data = result.bytes() if hasattr(result, "bytes") else result
@@ -212,7 +206,9 @@ def _connect(path: Path) -> Any:
             raise _open_error(path, str(exc)) from None
         _open_dir["path"] = str(path)
         _open_dir["count"] += 1
+        # Session settings: UTC for naive DateTime text, exact Decimals in JSON results.
         conn.query("SET session_timezone = 'UTC'")
+        conn.query("SET output_format_json_quote_decimals = 1")
         return conn
 
 
