@@ -1,9 +1,10 @@
 """The event stream: contacts arrive hour by hour, live their lives through the agent pools,
 and their events come out in (occurred_at, contact, step) order.
 
-Why hour by hour: every contact arriving at or after the end of the current hour has all its
-events at or after that instant, so every pending event before it is final and can be
-yielded. Memory holds one hour of arrivals plus the open tails of earlier contacts.
+Why hour by hour: every contact arriving (joining its queue, or received) at or after the end
+of the current hour has all its events at or after that instant minus MAX_LEAD_MS, so every
+pending event before that is final and can be yielded. Memory holds one hour of arrivals plus
+the open tails of earlier contacts.
 Events after the end of the simulated range are dropped: those contacts are still open "now".
 """
 
@@ -19,7 +20,7 @@ from heapq import heappop, heappush
 from schemas.events import Channel, ContactEvent, CustomerCategory, EventType, Kind
 from services.simulator import lifecycle
 from services.simulator.calendar import HOUR_MS, utc_hour_floor
-from services.simulator.lifecycle import Step
+from services.simulator.lifecycle import MAX_LEAD_MS, Step
 from services.simulator.model import TOPICS, SimConfig, Storm
 from services.simulator.world import Stream, build_streams, hourly_rate, poisson_times
 
@@ -139,26 +140,29 @@ class _Run:
             kind = _mix_draw(rng.random(), mix)
         return Prior(t, "", ref, kind, rng.choice(TOPICS[kind]))
 
+    def _life(self, stream: Stream, kind: Kind, t: int) -> tuple[list[Step], str, bool]:
+        """(steps, queue name, abandoned) of one contact on the stream's channel."""
+        site, life = stream.site, stream.life
+        if stream.channel is Channel.PHONE:
+            steps, abandoned = lifecycle.phone(life, site, kind, t)
+            return steps, site.phone.name, abandoned
+        if stream.channel is Channel.IN_PERSON:
+            return lifecycle.office(life, site, kind, t), site.office.name, False
+        return lifecycle.written(life, site, stream.channel, kind, t), site.desk.name, False
+
     def _contact(self, t: int, index: int, storm: bool, prior: Prior | None) -> None:
         stream = self.streams[index]
         who = self._identity(stream, t, storm, prior)
+        steps, queue, abandoned = self._life(stream, who.kind, t)
+        if steps[0][0] < self.config.start_ms:
+            return  # queued just after the start but called in before it: not in the range
         self.contacts += 1
         contact_id = f"sim-{self.config.seed}-{self.contacts}"
-        site, life = stream.site, stream.life
-        queue = site.desk.name
-        steps: list[Step]
-        if stream.channel is Channel.PHONE:
-            queue = site.phone.name
-            steps, abandoned = lifecycle.phone(life, site, who.kind, t)
-            if abandoned and life.rng.random() < self.config.behaviour.redial:
-                again = steps[-1][0] + round(life.rng.uniform(60, 1200) * 1000)
-                follow = Prior(again, contact_id, who.customer_ref, who.kind, who.topic)
-                self._push_arrival(again, index, storm, follow)
-        elif stream.channel is Channel.IN_PERSON:
-            queue = site.office.name
-            steps = lifecycle.office(life, site, who.kind, t)
-        else:
-            steps = lifecycle.written(life, site, stream.channel, who.kind, t)
+        rng = stream.life.rng
+        if abandoned and rng.random() < self.config.behaviour.redial:
+            again = steps[-1][0] + round(rng.uniform(60, 1200) * 1000)
+            follow = Prior(again, contact_id, who.customer_ref, who.kind, who.topic)
+            self._push_arrival(again, index, storm, follow)
         self.recent[f"{stream.spec.name}:{stream.region}"].append(
             Prior(t, contact_id, who.customer_ref, who.kind, who.topic)
         )
@@ -172,7 +176,7 @@ class _Run:
             occurred_at=t,
             kind=who.kind,
             customer_category=self.customers.categories[who.customer_ref],
-            office=site.office_id if stream.channel is Channel.IN_PERSON else None,
+            office=stream.site.office_id if stream.channel is Channel.IN_PERSON else None,
             queue=queue,
             topic=who.topic,
             customer_ref=who.customer_ref,
@@ -195,11 +199,14 @@ class _Run:
                 t, _, index, storm, prior = heappop(self.arrivals)
                 if t >= config.start_ms:
                     self._contact(t, index, storm, prior)
-            while self.pending and self.pending[0][0] < horizon:
+            # later arrivals may still start up to MAX_LEAD_MS before their queue instant
+            while self.pending and self.pending[0][0] < horizon - MAX_LEAD_MS:
                 yield heappop(self.pending)[3]
             hour += HOUR_MS
             if on_hour is not None:
                 on_hour(hour)
+        while self.pending:
+            yield heappop(self.pending)[3]
 
 
 def _with(

@@ -4,6 +4,10 @@ The shapes follow the SLA presets' milestones: phone and office queued -> answer
 written channels received -> registered/classified/assigned (back-office desk), call-backs
 callback_requested -> callback_completed, written answers received -> responded with optional
 paused/resumed, complaints registered. Waits come from the agent pools, never from a dice roll.
+
+Queued channels are driven by the instant a customer joins the queue (after the IVR menu or
+taking a ticket), so the pools see jobs in queue order and stay exactly first-come-first-served;
+``received`` lies up to MAX_LEAD_MS before it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from services.simulator.model import Behaviour, Timing
 from services.simulator.queueing import AgentPool
 
 Step = tuple[int, EventType, str | None]  # (occurred_at ms, type, agent)
+MAX_LEAD_MS = 60_000  # received precedes queued by at most this much (IVR, ticket machine)
 
 
 @dataclass(slots=True)
@@ -97,11 +102,11 @@ def _register(life: Life, steps: list[Step], site: Site, ready: int) -> tuple[in
     return job.start + handle, clerk
 
 
-def phone(life: Life, site: Site, kind: Kind, received: int) -> tuple[list[Step], bool]:
+def phone(life: Life, site: Site, kind: Kind, queued: int) -> tuple[list[Step], bool]:
     """A call: IVR, queue, answered or abandoned; then resolved on the call, a call-back, or
     (complaints) registered and answered in writing. Returns (steps, abandoned)."""
     rng, tm = life.rng, life.timing
-    queued = received + round(rng.uniform(*tm.ivr_s) * 1000)
+    received = queued - round(rng.uniform(*tm.ivr_s) * 1000)
     steps: list[Step] = [(received, EventType.RECEIVED, None), (queued, EventType.QUEUED, None)]
     handle = lognormal_ms(rng, tm.phone_handle_s, tm.sigma)
     patience = lognormal_ms(rng, tm.phone_patience_s, 1.0)
@@ -129,12 +134,12 @@ def phone(life: Life, site: Site, kind: Kind, received: int) -> tuple[list[Step]
     return steps, False
 
 
-def office(life: Life, site: Site, kind: Kind, received: int) -> list[Step]:
+def office(life: Life, site: Site, kind: Kind, queued: int) -> list[Step]:
     """A visit: ticket, queue for a window (may leave), served; applications are registered
     at the window and answered later in writing."""
     rng, tm = life.rng, life.timing
-    queued = received + round(rng.uniform(5, 60) * 1000)
-    steps: list[Step] = [(received, EventType.RECEIVED, None), (queued, EventType.QUEUED, None)]
+    # the ticket machine registers the visit and queues it at once (never before opening time)
+    steps: list[Step] = [(queued, EventType.RECEIVED, None), (queued, EventType.QUEUED, None)]
     handle = lognormal_ms(rng, tm.office_handle_s, tm.sigma)
     patience = lognormal_ms(rng, tm.office_patience_s, 0.5)
     job = site.office.offer(queued, handle, patience)

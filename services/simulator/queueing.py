@@ -4,7 +4,10 @@ A pool is a discrete-event simulation reduced to its recursion: jobs are offered
 their ready time; each agent is free from some instant on and works only while its schedule
 is open; a job goes to the agent that can start it first. A job whose customer's patience runs
 out before that start is abandoned and takes no agent time (M/G/N+G with shifts). This is exact
-for FCFS when jobs are offered in ready-time order, which the generator guarantees per pool.
+for FCFS when jobs are offered in ready-time order, which the generator guarantees for the
+phone, office and desk pools (contacts are processed in queue-join order). Call-back requests
+are offered when their call is processed, so that pool is FCFS by call arrival instead of by
+request instant: a small inversion of at most one call's wait plus talk time.
 """
 
 from __future__ import annotations
