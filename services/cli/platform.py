@@ -38,6 +38,8 @@ def components(settings: Settings) -> list[Component]:
         # Embedded chdb allows one process per warehouse directory: the API process also runs
         # the sink there (see `kontakt api --help`).
         Component("api", kontakt_argv("api")),
+        # Webhook/email notifications, only when a rules file is configured (docs/board.md).
+        *([Component("notifier", kontakt_argv("notifier"))] if settings.notify_rules else []),
     ]
 
 
