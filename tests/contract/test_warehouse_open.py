@@ -116,3 +116,10 @@ def test_missing_server_binary_fails_with_the_install_hint(
     monkeypatch.setattr(fixture, "SERVER_BINARY", str(tmp_path / "no-such-binary"))
     with pytest.raises(fixture.ServerStartError, match="apt-get install -y clickhouse-server"):
         fixture.start_server(tmp_path / "root")
+
+
+def test_directory_that_cannot_be_created_is_a_user_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where a parent directory should be")
+    with pytest.raises(UserError, match="cannot create warehouse directory"):
+        ChdbWarehouse(blocker / "warehouse")
