@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.errors import UserError
+from services.jvm_cds import archive_path, cds_options, finish_dump
 from services.localkafka_config import (
     KAFKA_VERSION,
     jvm_command,
@@ -62,6 +64,7 @@ class LocalBroker:
         self.log_path = self.home / "logs" / "server.log"
         self.jvm_out_path = self.home / "logs" / "jvm.out"
         self.pid_path = self.home / "broker.pid"
+        self._cds_pending = self.home / "cds-pending"
         self.bootstrap = f"{HOST}:{settings.kafka_port}"
         self._proc: subprocess.Popen[bytes] | None = None
         self._log_offset = 0  # server.log is appended to: errors of this start come after it
@@ -75,6 +78,7 @@ class LocalBroker:
         """
         if self.is_running():
             return
+        finish_dump(self._cds_pending, clean_exit=False)  # a dump left by a crashed run
         java = _find_java()
         for port, name in (
             (self.settings.kafka_port, "KONTAKT_KAFKA_PORT"),
@@ -89,7 +93,11 @@ class LocalBroker:
             )
         props = self._write_config_files()
         self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        self._format_storage(java, libs, props)
+        options = shlex.split(self.settings.kafka_jvm_opts)
+        archive = archive_path(java, libs, options)
+        self._format_storage(
+            java, libs, props, options + cds_options(archive, self._cds_pending, dump=False)
+        )
         cmd = jvm_command(
             java=java,
             heap=self.settings.kafka_heap,
@@ -97,6 +105,7 @@ class LocalBroker:
             log4j_config=self.home / "log4j2.xml",
             log_dir=self.log_path.parent,
             main=["kafka.Kafka", str(props)],
+            options=options + cds_options(archive, self._cds_pending, dump=True),
         )
         with open(self.jvm_out_path, "wb") as out:  # this run only
             self._proc = subprocess.Popen(
@@ -116,13 +125,16 @@ class LocalBroker:
     def stop(self, timeout_s: float = 20.0) -> None:
         """SIGTERM (Kafka's clean shutdown), then SIGKILL after ``timeout_s``; no-op if stopped."""
         pid = self._running_pid()
+        clean = False
         if pid is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
-            if not self._wait_exit(pid, timeout_s):
+            clean = self._wait_exit(pid, timeout_s)
+            if not clean:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
                 self._wait_exit(pid, 10.0)
+        finish_dump(self._cds_pending, clean_exit=clean)
         self._proc = None
         self.pid_path.unlink(missing_ok=True)
 
@@ -166,7 +178,7 @@ class LocalBroker:
         (self.home / "log4j2.xml").write_text(log4j2_xml(self.log_path))
         return props
 
-    def _format_storage(self, java: str, libs: Path, props: Path) -> None:
+    def _format_storage(self, java: str, libs: Path, props: Path, options: list[str]) -> None:
         """Format the KRaft storage once; the controller port is recorded in it for good."""
         marker = self.home / "formatted-controller-port"
         if (self.data_path / "meta.properties").is_file():
@@ -187,6 +199,7 @@ class LocalBroker:
             log_dir=self.log_path.parent,
             main=["kafka.tools.StorageTool", "format", "--standalone"]
             + ["-t", random_cluster_id(), "-c", str(props)],
+            options=options,
         )
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
         if done.returncode != 0:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
@@ -99,18 +100,20 @@ def random_cluster_id() -> str:
 
 
 def jvm_command(
-    *, java: str, heap: str, libs: Path, log4j_config: Path, log_dir: Path, main: list[str]
+    *,
+    java: str,
+    heap: str,
+    libs: Path,
+    log4j_config: Path,
+    log_dir: Path,
+    main: list[str],
+    options: Sequence[str] = (),
 ) -> list[str]:
-    """The java command line for a Kafka main class, as kafka-run-class.sh builds it.
-
-    Serial GC and a single heap size keep a local broker small and start it fast on a
-    2-core machine; Kafka's own scripts choose G1 for production-sized heaps.
-    """
+    """The java command line for a Kafka main class, as kafka-run-class.sh builds it."""
     return [
         java,
         f"-Xmx{heap}",
-        f"-Xms{heap}",
-        "-XX:+UseSerialGC",
+        *options,
         "-Djava.awt.headless=true",
         f"-Dkafka.logs.dir={log_dir}",
         f"-Dlog4j2.configurationFile={log4j_config}",

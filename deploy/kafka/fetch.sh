@@ -39,6 +39,7 @@ fi
 echo "fetch.sh: resolving Kafka $version jars into $libs"
 mkdir -p "$home"
 tmp=$(mktemp -d "$home/.libs.XXXXXX")
+chmod 755 "$tmp"
 trap 'rm -rf "$tmp"' EXIT
 mvn -q -B -f "$pom" dependency:copy-dependencies \
   -DincludeScope=runtime -DoutputDirectory="$tmp" >"$home/.mvn.log" 2>&1 || {
