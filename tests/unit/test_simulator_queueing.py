@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from random import Random
 
 import orjson
 import pytest
 
 from schemas.events import Channel, ContactEvent, EventType
+from services.alerts import erlang
 from services.simulator.calendar import HOUR_MS, RegionClock, Schedule, is_working_day
 from services.simulator.queueing import AgentPool, agents_for
 from services.simulator.sinks import ApiSink, Pacer, pump
@@ -148,3 +150,23 @@ def test_api_sink_without_a_key_for_the_tenant_refuses() -> None:
     sink = ApiSink({"mrsk-center": FakeClient()})
     with pytest.raises(ValueError, match="no API key for tenant 't'"):
         sink.write([_event(1, 0)])
+
+
+def test_pool_matches_erlang_c_on_a_steady_poisson_load() -> None:
+    """M/M/N without abandons: the simulated service level and ASA agree with Erlang C."""
+    rng = Random(3)
+    agents, per_hour, handle_s, target_s = 6, 72.0, 200.0, 20.0
+    pool = AgentPool("q", [None] * agents)
+    t = 0.0
+    waits = []
+    for _ in range(100_000):
+        t += rng.expovariate(per_hour / 3600.0) * 1000
+        handle = round(rng.expovariate(1.0 / handle_s) * 1000)
+        job = pool.offer(round(t), handle)
+        waits.append((job.start - round(t)) / 1000)
+    traffic = per_hour * handle_s / 3600
+    expected_sl = erlang.service_level(traffic, agents, handle_s, target_s)
+    simulated_sl = sum(w <= target_s for w in waits) / len(waits)
+    assert abs(simulated_sl - expected_sl) < 0.015, (simulated_sl, expected_sl)
+    expected_asa = erlang.asa_s(traffic, agents, handle_s)
+    assert abs(sum(waits) / len(waits) - expected_asa) < 0.1 * expected_asa
