@@ -179,17 +179,12 @@ class LocalBroker:
         return props
 
     def _format_storage(self, java: str, libs: Path, props: Path, options: list[str]) -> None:
-        """Format the KRaft storage once; the controller port is recorded in it for good."""
-        marker = self.home / "formatted-controller-port"
+        """Format the KRaft storage once (`format --standalone`: this node is the one voter).
+
+        The ports may change between starts: a KRaft 4.x voter updates its own endpoint in the
+        quorum (KIP-853), which tests/integration/test_local_broker.py checks.
+        """
         if (self.data_path / "meta.properties").is_file():
-            formatted_for = marker.read_text().strip() if marker.is_file() else ""
-            port = str(self.settings.kafka_controller_port)
-            if formatted_for and formatted_for != port:
-                raise UserError(
-                    f"Kafka data in {self.data_path} was formatted for controller port "
-                    f"{formatted_for}: set KONTAKT_KAFKA_CONTROLLER_PORT={formatted_for} "
-                    "or delete that directory to start afresh"
-                )
             return
         cmd = jvm_command(
             java=java,
@@ -205,7 +200,6 @@ class LocalBroker:
         if done.returncode != 0:
             detail = _last_line(done.stderr + done.stdout) or f"exit code {done.returncode}"
             raise UserError(f"formatting Kafka storage in {self.data_path} failed: {detail}")
-        marker.write_text(f"{self.settings.kafka_controller_port}\n")
 
     def _wait_ready(self, timeout_s: float) -> None:
         assert self._proc is not None

@@ -203,3 +203,35 @@ def test_topics_apply_without_a_broker_is_one_clear_line(tmp_path: Path) -> None
     with pytest.raises(UserError) as caught:
         apply_topics(settings, timeout_s=2)
     assert "kontakt kafka start" in _one_line(caught.value)
+
+
+def test_data_survives_a_restart_on_other_ports(tmp_path: Path) -> None:
+    """`format --standalone` records the controller endpoint, yet ports are settings: after a
+    restart on new ports the node must still lead its quorum, keep its data and create topics."""
+    from kafka import KafkaAdminClient
+
+    from services.adapters.kafka_publisher import KafkaPublisher
+    from services.adapters.kafka_reader import read_all
+
+    first = start_broker(broker_settings(tmp_path), "port-change test broker (format + start)")
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=first.bootstrap)
+        admin.create_topics({"kept": {"num_partitions": 1, "replication_factor": 1}})
+        admin.close()
+        publisher = KafkaPublisher(first.bootstrap)
+        publisher.publish("kept", [(b"k", b"v")])
+        publisher.close()
+    finally:
+        first.stop()
+
+    second = start_broker(broker_settings(tmp_path), "port-change test broker (restart)")
+    try:
+        assert second.bootstrap != first.bootstrap
+        assert [r.value for r in read_all(second.bootstrap, "kept")] == [b"v"]
+        admin = KafkaAdminClient(bootstrap_servers=second.bootstrap)
+        admin.create_topics(
+            {"new": {"num_partitions": 1, "replication_factor": 1}}, wait_for_metadata=True
+        )
+        admin.close()
+    finally:
+        second.stop()
