@@ -188,7 +188,7 @@ def metrics_cmd(
     """Print queue metrics (service level, ASA, abandon rate, longest wait, AHT) and milestone
     compliance per group."""
     from streams.sla.metrics import check_group_by, compliance, queue_metrics, queue_thresholds
-    from streams.sla.replay import evaluate_all, load_events
+    from streams.sla.replay import evaluate_all, load_events, paused_gc
 
     if output_format not in ("table", "json", "csv"):
         raise UserError(f"--format {output_format!r}: use table, json or csv")
@@ -197,18 +197,18 @@ def metrics_cmd(
     except ValueError as exc:
         raise UserError(f"--by: {exc}") from None
     pol, when = _policy(policy), _as_of(as_of)
-    with _open_input(input_path) as stream:
-        loaded = load_events(stream)
-    at = when if when is not None else loaded.latest
-    states = loaded.states()
     reports: dict[str, list[dict[str, Any]]] = {"queue": [], "compliance": []}
-    if at is not None:
-        reports["queue"] = queue_metrics(
-            states.values(), at, thresholds=queue_thresholds(pol),
-            default_threshold_ms=round(threshold_seconds * 1000),
-            short_abandon_ms=round(short_abandon_seconds * 1000), group_by=group_by,
-        )
-        reports["compliance"] = compliance(evaluate_all(states, pol, at), group_by=group_by)
+    with _open_input(input_path) as stream, paused_gc():
+        loaded = load_events(stream)
+        at = when if when is not None else loaded.latest
+        states = loaded.states()
+        if at is not None:
+            reports["queue"] = queue_metrics(
+                states.values(), at, thresholds=queue_thresholds(pol),
+                default_threshold_ms=round(threshold_seconds * 1000),
+                short_abandon_ms=round(short_abandon_seconds * 1000), group_by=group_by,
+            )
+            reports["compliance"] = compliance(evaluate_all(states, pol, at), group_by=group_by)
     if output_format == "json":
         typer.echo(orjson.dumps(reports, option=orjson.OPT_INDENT_2).decode())
     else:

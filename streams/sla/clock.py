@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
-from schemas.events import EventType
+from schemas.events import Channel, CustomerCategory, EventType, Kind
 from streams.sla.calendars import ALWAYS_ON, TWENTY_FOUR_SEVEN, Calendar, get_calendar
 from streams.sla.policy import Milestone, Policy
 from streams.sla.state import ContactState
@@ -37,6 +37,10 @@ class Status(StrEnum):
 
 
 _MET, _BREACHED, _OPEN, _CANCELLED = Status.MET, Status.BREACHED, Status.OPEN, Status.CANCELLED
+#: enum member -> its plain str value (a dict lookup is cheaper than the ``.value`` property)
+_PLAIN: dict[StrEnum, str] = {
+    m: m.value for enum in (Channel, Kind, CustomerCategory, EventType) for m in enum
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,11 +249,11 @@ def _clock(state: ContactState, m: Milestone, facts: _Facts, now: int) -> tuple[
         warnings_crossed=tuple(w for w, ms in plan.warning_ms(target) if elapsed >= ms),
         tenant=state.tenant,
         region=state.region,
-        channel=state.channel.value,
-        kind=state.kind.value,
-        customer_category=state.customer_category.value,
+        channel=_PLAIN[state.channel],
+        kind=_PLAIN[state.kind],
+        customer_category=_PLAIN[state.customer_category],
         office=state.office,
-        ended_by=None if ended_by is None else ended_by.value,
+        ended_by=None if ended_by is None else _PLAIN[ended_by],
         paused=end is None and bool(pauses) and pauses[-1][1] is None,
         calendar=m.calendar,
     )
