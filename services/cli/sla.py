@@ -26,8 +26,13 @@ sla_app = typer.Typer(
 )
 
 PolicyOpt = Annotated[
-    str,
-    typer.Option("--policy", "-p", help="Preset name (rao-ues-2007, minenergo-186) or TOML file."),
+    str | None,
+    typer.Option(
+        "--policy",
+        "-p",
+        help="Preset name (rao-ues-2007, minenergo-186) or TOML file "
+        "(default: KONTAKT_SLA_POLICY, else rao-ues-2007).",
+    ),
 ]
 InputOpt = Annotated[
     Path | None,
@@ -56,11 +61,12 @@ def _open_input(path: Path | None) -> Iterator[BinaryIO]:
         yield handle
 
 
-def _policy(name: str) -> Any:
+def _policy(name: str | None) -> Any:
+    from services.settings import load_settings
     from streams.sla.policy import PolicyError, load_policy
 
     try:
-        return load_policy(name)
+        return load_policy(name if name is not None else load_settings().sla_policy)
     except PolicyError as exc:
         raise UserError(str(exc)) from None
 
@@ -85,7 +91,7 @@ def _report_errors(errors: list[Any]) -> None:
 
 @sla_app.command("evaluate")
 def evaluate_cmd(
-    policy: PolicyOpt = "rao-ues-2007",
+    policy: PolicyOpt = None,
     as_of: AsOfOpt = None,
     input_path: InputOpt = None,
 ) -> None:
@@ -114,7 +120,7 @@ def evaluate_cmd(
 @sla_app.command("explain")
 def explain_cmd(
     contact_id: Annotated[str, typer.Argument(help="The contact to explain.")],
-    policy: PolicyOpt = "rao-ues-2007",
+    policy: PolicyOpt = None,
     as_of: AsOfOpt = None,
     input_path: InputOpt = None,
 ) -> None:
@@ -167,7 +173,7 @@ def _csv(rows: list[dict[str, Any]]) -> str:
 
 @sla_app.command("metrics")
 def metrics_cmd(
-    policy: PolicyOpt = "rao-ues-2007",
+    policy: PolicyOpt = None,
     as_of: AsOfOpt = None,
     input_path: InputOpt = None,
     by: Annotated[
@@ -175,8 +181,10 @@ def metrics_cmd(
                           "customer_category, kind, tenant.")
     ] = "channel",
     short_abandon_seconds: Annotated[
-        float, typer.Option(help="Abandons after at most this wait are short (excluded).")
-    ] = 5.0,
+        float | None,
+        typer.Option(help="Abandons after at most this wait are short (excluded); "
+                     "default: KONTAKT_WORKER_SHORT_ABANDON_MS, else 5 s."),
+    ] = None,
     threshold_seconds: Annotated[
         float, typer.Option(help="Service-level threshold for queued channels the policy "
                             "does not name (the policy's queue targets win).")
@@ -187,6 +195,7 @@ def metrics_cmd(
 ) -> None:
     """Print queue metrics (service level, ASA, abandon rate, longest wait, AHT) and milestone
     compliance per group."""
+    from services.settings import load_settings
     from streams.sla.metrics import check_group_by, compliance, queue_metrics, queue_thresholds
     from streams.sla.replay import evaluate_all, load_events, paused_gc
 
@@ -197,6 +206,8 @@ def metrics_cmd(
     except ValueError as exc:
         raise UserError(f"--by: {exc}") from None
     pol, when = _policy(policy), _as_of(as_of)
+    short_ms = (load_settings().worker_short_abandon_ms if short_abandon_seconds is None
+                else round(short_abandon_seconds * 1000))
     reports: dict[str, list[dict[str, Any]]] = {"queue": [], "compliance": []}
     with _open_input(input_path) as stream, paused_gc():
         loaded = load_events(stream)
@@ -206,7 +217,7 @@ def metrics_cmd(
             reports["queue"] = queue_metrics(
                 states.values(), at, thresholds=queue_thresholds(pol),
                 default_threshold_ms=round(threshold_seconds * 1000),
-                short_abandon_ms=round(short_abandon_seconds * 1000), group_by=group_by,
+                short_abandon_ms=short_ms, group_by=group_by,
             )
             reports["compliance"] = compliance(evaluate_all(states, pol, at), group_by=group_by)
     if output_format == "json":

@@ -134,3 +134,11 @@ def test_cli_metrics_formats(cli: typer.Typer, events_file: Path) -> None:
     assert "channel,region,offered" in as_csv.stdout
     table = runner.invoke(cli, ["sla", "metrics", "-i", str(events_file)])
     assert "service_level" in table.stdout and "met_share" in table.stdout
+
+
+def test_cli_policy_defaults_to_the_setting(cli: typer.Typer, events_file: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KONTAKT_SLA_POLICY", "minenergo-186")
+    result = CliRunner().invoke(cli, ["sla", "evaluate", "--input", str(events_file)])
+    milestones = {json.loads(line)["milestone"] for line in result.stdout.splitlines()}
+    assert milestones == {"written.answer"}  # the email contact under minenergo-186
