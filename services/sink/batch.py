@@ -30,6 +30,7 @@ class Batch:
     offsets: dict[tuple[str, int], int] = field(default_factory=dict)
     records: int = 0
     undecodable: int = 0
+    rejected: int = 0  # decoded but refused by ClickHouse (set by the writer)
     started_at: float | None = None
 
     def add(

@@ -41,6 +41,7 @@ class SinkStats:
     records: int = 0
     rows: int = 0
     undecodable: int = 0
+    rejected: int = 0
     batches: int = 0
     rows_by_table: dict[str, int] = field(default_factory=dict)
     last_flush_at: float | None = None
@@ -175,14 +176,41 @@ class Sink:
 
     def _insert(self, batch: Batch) -> None:
         for table, rows in batch.rows.items():
-            self.warehouse.insert(table, TABLE_COLUMNS[table], rows)
+            rejected = insert_isolating(self.warehouse, table, rows)
+            if rejected:
+                batch.rows[table] = [r for r in rows if r not in rejected]
+                batch.rejected += len(rejected)
 
     def _account(self, batch: Batch) -> None:
         stats = self.stats
         stats.records += batch.records
         stats.undecodable += batch.undecodable
+        stats.rejected += batch.rejected
         stats.batches += 1
         stats.last_flush_at = self._clock()
         for table, rows in batch.rows.items():
             stats.rows += len(rows)
             stats.rows_by_table[table] = stats.rows_by_table.get(table, 0) + len(rows)
+
+
+def insert_isolating(warehouse: Warehouse, table: str, rows: list[Any]) -> list[Any]:
+    """Insert ``rows``; if the batch is refused while ClickHouse is up, find the rows it
+    refuses by bisection, insert the rest, and return the refused ones.
+
+    Why: a record can decode and still not fit its table (a negative count for a UInt32
+    column). Refusing the whole batch forever would stall the sink on one poison record.
+    When ClickHouse itself is down (ping fails) the error is raised instead: nothing is lost,
+    the batch is not committed and is delivered again.
+    """
+    try:
+        warehouse.insert(table, TABLE_COLUMNS[table], rows)
+        return []
+    except Exception as exc:
+        if not warehouse.ping():
+            raise
+        if len(rows) == 1:
+            log.error("sink: %s refused a row, skipped: %r (%s)", table, rows[0], exc)
+            return list(rows)
+    half = len(rows) // 2
+    return (insert_isolating(warehouse, table, rows[:half])
+            + insert_isolating(warehouse, table, rows[half:]))
