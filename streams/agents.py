@@ -69,7 +69,7 @@ async def handle_event(worker: Worker, event: Any) -> None:
     try:
         stored = worker.contacts.get(key)
         value, emission = worker.processor.on_event(
-            stored, contact_event, event.message.partition, now_ms()
+            stored, contact_event, event.message.partition, event.message.offset, now_ms()
         )
     except Exception as exc:  # a bug or a state the core rejects: park it, keep going
         log.exception("cannot process event %s", contact_event.event_id)

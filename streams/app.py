@@ -108,10 +108,13 @@ def create_worker(settings: Settings, *, store: str | None = None) -> Worker:
 
     register_codec()
     datadir = Path(settings.data_dir) / "worker" / settings.worker_app_id
+    store = store or settings.worker_store
+    if not store.startswith("memory"):
+        datadir.mkdir(parents=True, exist_ok=True)  # faust makes only the last level
     app = faust.App(
         settings.worker_app_id,
         broker=broker_url(settings.kafka_bootstrap),
-        store=store or settings.worker_store,
+        store=store,
         datadir=str(datadir.absolute()),
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication_factor,
@@ -140,8 +143,9 @@ def create_worker(settings: Settings, *, store: str | None = None) -> Worker:
         dead_letters=app.topic(topic(DEAD_LETTER_TOPIC), **raw),
         storm_counts=app.topic(topic(STORM_TOPIC), key_serializer="raw",
                                value_serializer="json", partitions=1, internal=True),
-        contacts=app.Table(
-            CONTACTS_TABLE, partitions=settings.topic_partitions, schema=faust.Schema(**raw)
+        contacts=app.Table(  # key_type/value_type bytes is what makes the store raw
+            CONTACTS_TABLE, partitions=settings.topic_partitions, key_type=bytes,
+            value_type=bytes, schema=faust.Schema(**raw),
         ),
         processor=ContactProcessor(
             load_policy(settings.sla_policy),

@@ -26,15 +26,28 @@ from streams.sla.policy import Policy
 from streams.sla.state import ContactState, fold, state_from_dict, state_to_dict
 from streams.timers import DeadlineHeap
 
+#: Steps remembered per contact, to re-send what a re-delivered offset emitted (see on_event).
+STEP_LOG = 8
+
 
 @dataclass(slots=True)
 class Entry:
-    """One contact as the worker holds it between events."""
+    """One contact as the worker holds it between events.
+
+    ``steps`` lists, for the last input offsets applied, the records they emitted:
+    [offset, alerts, outcomes]. ``pending`` holds what the timer emitted since the table was
+    last written; it joins the next step.
+    """
 
     state: ContactState
     signatures: dict[str, emissions.Signature]
     partition: int
-    dirty: bool = False  # signatures changed by the timer since the table was written
+    steps: list[list[Any]] = field(default_factory=list)
+    pending: list[list[dict[str, Any]]] = field(default_factory=lambda: [[], []])
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self.pending[0] or self.pending[1])
 
 
 @dataclass(slots=True)
@@ -59,14 +72,17 @@ class StormCounts:
 
 def encode_value(entry: Entry) -> bytes:
     """Table value: the folded state, the emitted signatures and the partition."""
-    return orjson.dumps(
-        {"s": state_to_dict(entry.state), "e": entry.signatures, "p": entry.partition}
-    )
+    return orjson.dumps({
+        "s": state_to_dict(entry.state), "e": entry.signatures, "p": entry.partition,
+        "l": entry.steps,
+    })
 
 
 def decode_value(raw: bytes) -> Entry:
+    if not isinstance(raw, bytes | bytearray | memoryview):
+        raise TypeError(f"contacts table value is a {type(raw).__name__}: {raw!r:.200}")
     doc = orjson.loads(raw)
-    return Entry(state_from_dict(doc["s"]), dict(doc["e"]), int(doc["p"]))
+    return Entry(state_from_dict(doc["s"]), dict(doc["e"]), int(doc["p"]), list(doc.get("l", [])))
 
 
 class ContactProcessor:
@@ -88,13 +104,23 @@ class ContactProcessor:
 
     # --- events --------------------------------------------------------------------------
     def on_event(
-        self, stored: bytes | None, event: ContactEvent, partition: int, now: int
+        self, stored: bytes | None, event: ContactEvent, partition: int, offset: int, now: int
     ) -> tuple[bytes | None, emissions.Emission]:
-        """Fold ``event`` into the contact. Returns the new table value (None when the event
-        was a duplicate and nothing changed) and the records to emit."""
+        """Fold ``event`` (read at input ``offset``) into the contact. Returns the new table
+        value (None when nothing changed) and the records to send.
+
+        faust is at-least-once and the table changelog may reach the broker before the records
+        an event emitted: after a crash, an offset already in the table's step log is
+        re-delivered, and what it emitted then is sent again (same ids) instead of nothing.
+        """
         entry = self._cache.get(event.contact_id)
         if entry is None and stored is not None:
             entry = decode_value(stored)
+        if entry is not None:
+            for step_offset, alerts, outcomes in entry.steps:
+                if step_offset == offset:
+                    return None, emissions.Emission(list(alerts), list(outcomes),
+                                                    entry.signatures)
         old_state = entry.state if entry else None
         state = fold(old_state, event)
         if entry is not None and state is old_state and not entry.dirty:
@@ -103,7 +129,10 @@ class ContactProcessor:
             entry = Entry(state, {}, partition)
         entry.state = state
         emission = self._evaluate(entry, now)
-        entry.dirty = False
+        alerts = entry.pending[0] + emission.alerts
+        outcomes = entry.pending[1] + emission.outcomes
+        entry.steps = [*entry.steps, [offset, alerts, outcomes]][-STEP_LOG:]
+        entry.pending = [[], []]
         self._remember(event.contact_id, entry)
         if old_state is None or not _offered(old_state):
             self._count_storm(state)
@@ -134,7 +163,8 @@ class ContactProcessor:
                 entry = decode_value(raw)
             emission = self._evaluate(entry, now)
             if emission.changed:
-                entry.dirty = True
+                entry.pending[0].extend(emission.alerts)
+                entry.pending[1].extend(emission.outcomes)
                 out.append(emission)
             self._remember(contact_id, entry)
         return out

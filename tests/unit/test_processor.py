@@ -20,7 +20,7 @@ def alerts(emissions: list) -> list[tuple[str, float | None]]:
 
 def test_a_waiting_call_warns_then_breaches_on_the_timer_alone() -> None:
     proc = ContactProcessor(load_policy("rao-ues-2007"))
-    value, emission = proc.on_event(None, ev(1, EventType.QUEUED, 0), 2, T0 + 10)
+    value, emission = proc.on_event(None, ev(1, EventType.QUEUED, 0), 2, 0, T0 + 10)
     assert value is not None and emission.alerts == []
     fired: list = []
     for now in range(T0, T0 + 45_000, 100):  # a 100 ms timer tick
@@ -34,11 +34,11 @@ def test_a_waiting_call_warns_then_breaches_on_the_timer_alone() -> None:
 
 def test_answer_in_time_stops_the_clock_and_duplicates_change_nothing() -> None:
     proc = ContactProcessor(load_policy("rao-ues-2007"))
-    value, _ = proc.on_event(None, ev(1, EventType.QUEUED, 0), 0, T0)
-    value, emission = proc.on_event(value, ev(2, EventType.ANSWERED, 15_000), 0, T0 + 15_000)
+    value, _ = proc.on_event(None, ev(1, EventType.QUEUED, 0), 0, 0, T0)
+    value, emission = proc.on_event(value, ev(2, EventType.ANSWERED, 15_000), 0, 1, T0 + 15_000)
     assert alerts([emission]) == [("met", None)]
     assert proc.heap.next_instant() is None
-    again, emission = proc.on_event(value, ev(2, EventType.ANSWERED, 15_000), 0, T0 + 16_000)
+    again, emission = proc.on_event(value, ev(2, EventType.ANSWERED, 15_000), 0, 2, T0 + 16_000)
     assert again is None and not emission.changed
 
 
@@ -48,8 +48,8 @@ def test_late_events_give_the_same_final_outcome_as_in_order() -> None:
     for order in (events, events[::-1]):
         proc = ContactProcessor(load_policy("rao-ues-2007"))
         value = None
-        for e in order:
-            value, _ = proc.on_event(value, e, 0, T0 + 100_000)
+        for offset, e in enumerate(order):
+            value, _ = proc.on_event(value, e, 0, offset, T0 + 100_000)
         assert value is not None
         finals.append(decode_value(value).signatures)
     assert finals[0] == finals[1]
@@ -58,9 +58,9 @@ def test_late_events_give_the_same_final_outcome_as_in_order() -> None:
 
 def test_rebuild_reschedules_open_clocks_and_emits_what_changed_meanwhile() -> None:
     proc = ContactProcessor(load_policy("rao-ues-2007"))
-    value, _ = proc.on_event(None, ev(1, EventType.QUEUED, 0), 1, T0)
-    done, _ = proc.on_event(None, ev(1, EventType.QUEUED, 0, "c2"), 1, T0)
-    done, _ = proc.on_event(done, ev(2, EventType.ANSWERED, 1000, "c2"), 1, T0 + 1000)
+    value, _ = proc.on_event(None, ev(1, EventType.QUEUED, 0), 1, 0, T0)
+    done, _ = proc.on_event(None, ev(1, EventType.QUEUED, 0, "c2"), 1, 1, T0)
+    done, _ = proc.on_event(done, ev(2, EventType.ANSWERED, 1000, "c2"), 1, 2, T0 + 1000)
     assert value is not None and done is not None
     fresh = ContactProcessor(load_policy("rao-ues-2007"))  # a restarted worker
     fresh.rebuild([(b"c1", value), (b"c2", done)], T0 + 60_000)
@@ -72,9 +72,40 @@ def test_rebuild_reschedules_open_clocks_and_emits_what_changed_meanwhile() -> N
 
 def test_storm_counts_new_phone_contacts_once() -> None:
     proc = ContactProcessor(load_policy("rao-ues-2007"))
-    value, _ = proc.on_event(None, ev(1, EventType.QUEUED, 0), 0, T0)
-    proc.on_event(value, ev(2, EventType.ANSWERED, 500), 0, T0)
+    value, _ = proc.on_event(None, ev(1, EventType.QUEUED, 0), 0, 0, T0)
+    proc.on_event(value, ev(2, EventType.ANSWERED, 500), 0, 1, T0)
     assert proc.storm.drain() == [
         {"region": "kursk", "minute": T0, "total": 1, "outage": 0}
     ]
     assert proc.storm.drain() == []
+
+
+def test_a_redelivered_offset_resends_what_it_emitted_before_a_crash() -> None:
+    """The table changelog reached the broker but the alerts did not: the restarted worker
+    gets the same offsets again and must send the same records, not nothing."""
+    proc = ContactProcessor(load_policy("rao-ues-2007"))
+    value, first = proc.on_event(None, ev(1, EventType.QUEUED, 0), 0, 10, T0 + 60_000)
+    assert value is not None
+    value, second = proc.on_event(value, ev(2, EventType.ANSWERED, 5_000), 0, 11, T0 + 60_000)
+    assert value is not None
+    restarted = ContactProcessor(load_policy("rao-ues-2007"))
+    restarted.rebuild([(b"c1", value)], T0 + 70_000)
+    again1 = restarted.on_event(value, ev(1, EventType.QUEUED, 0), 0, 10, T0 + 70_000)[1]
+    again2 = restarted.on_event(value, ev(2, EventType.ANSWERED, 5_000), 0, 11, T0 + 70_000)[1]
+    assert [a["alert_id"] for a in again1.alerts] == [a["alert_id"] for a in first.alerts]
+    assert [a["alert_id"] for a in again2.alerts] == [a["alert_id"] for a in second.alerts]
+    assert again2.outcomes[-1]["status"] == "met"
+    # a genuine duplicate at a new offset sends nothing
+    dup = restarted.on_event(value, ev(2, EventType.ANSWERED, 5_000), 0, 12, T0 + 70_000)
+    assert dup[0] is None and not dup[1].changed
+
+
+def test_timer_emissions_join_the_next_step() -> None:
+    proc = ContactProcessor(load_policy("rao-ues-2007"))
+    value, _ = proc.on_event(None, ev(1, EventType.QUEUED, 0), 0, 0, T0)
+    fired = proc.on_timer(T0 + 41_000, lambda c: None)
+    assert alerts(fired)[-1] == ("breached", None)
+    value, _ = proc.on_event(value, ev(2, EventType.ANSWERED, 50_000), 0, 1, T0 + 50_000)
+    assert value is not None
+    step = decode_value(value).steps[-1]
+    assert step[0] == 1 and "breached" in [a["alert"] for a in step[1]]

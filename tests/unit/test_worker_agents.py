@@ -90,7 +90,7 @@ def test_timers_wait_for_recovery_before_acting(timer: Any) -> None:
     worker, sent = make_worker()
     queued_at = now_ms() - 50_000  # a call queued 50 s ago, seen by the worker back then
     late = ContactEvent("e1", "c1", "t", "kursk", Channel.PHONE, EventType.QUEUED, queued_at)
-    worker.processor.on_event(None, late, 0, queued_at)
+    worker.processor.on_event(None, late, 0, 0, queued_at)
     worker.ready = False
     asyncio.run(timer(worker))
     assert sent == []

@@ -1,0 +1,205 @@
+"""`kontakt worker` against the real broker: timeliness, poison messages, stream = replay, crash.
+
+Each test runs real worker subprocesses (tests/fixtures/worker.py) on topics of its own.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from schemas.events import Channel, ContactEvent, EventType, event_to_json, format_timestamp
+from tests.fixtures.worker import WorkerStack, wait_until
+from tests.integration.worker_day import DAY, simulated_day, write_combined_policy
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def alerts_of(stack: WorkerStack, kind: str | None = None) -> list[dict[str, Any]]:
+    return [
+        d
+        for name, d in stack.decoded("alerts")
+        if name == "SlaAlertRaised" and (kind is None or d["alert"] == kind)
+    ]
+
+
+def final_outcomes(stack: WorkerStack) -> dict[tuple[str, str], tuple[Any, ...]]:
+    """The last outcome per (contact, milestone) on the outcomes topic (ordered per key)."""
+    last: dict[tuple[str, str], tuple[Any, ...]] = {}
+    for name, d in stack.decoded("outcomes"):
+        assert name == "MilestoneOutcomeEvaluated"
+        last[(d["contact_id"], d["milestone"])] = (
+            d["status"],
+            d["started_at"],
+            d["due_at"],
+            d["stopped_at"],
+        )
+    return last
+
+
+def replay_outcomes(
+    events: list[ContactEvent], policy: Path, as_of: int, tmp: Path
+) -> dict[tuple[str, str], tuple[Any, ...]]:
+    """`kontakt sla evaluate` over the same events (the CLI, not the worker's code path)."""
+    from schemas.events import parse_timestamp
+
+    ndjson = tmp / "day.ndjson"
+    ndjson.write_bytes(b"".join(orjson.dumps(event_to_json(e)) + b"\n" for e in events))
+    kontakt = Path(sys.executable).parent / "kontakt"
+    done = subprocess.run(
+        [
+            str(kontakt),
+            "sla",
+            "evaluate",
+            "--policy",
+            str(policy),
+            "--as-of",
+            format_timestamp(as_of),
+            "--input",
+            str(ndjson),
+        ],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    out = {}
+    for line in done.stdout.splitlines():
+        row = orjson.loads(line)
+        stamps = [
+            None if row[k] is None else parse_timestamp(row[k])
+            for k in ("started_at", "due_at", "stopped_at")
+        ]
+        out[(row["contact_id"], row["milestone"])] = (row["status"], *stamps)
+    return out
+
+
+def test_unanswered_call_breaches_within_a_second_of_its_deadline(
+    worker_stack: WorkerStack,
+) -> None:
+    worker_stack.start_worker()
+    warm = ContactEvent("warm-1", "warm", "t", "kursk", Channel.PHONE, EventType.QUEUED, now_ms())
+    worker_stack.produce([warm])  # wait until the worker is up and processing
+    assert wait_until(lambda: len(worker_stack.read("outcomes")) >= 1, 60), worker_stack.logs()
+    queued_at = now_ms()
+    call = ContactEvent("call-1", "call", "t", "tver", Channel.PHONE, EventType.QUEUED, queued_at)
+    worker_stack.produce([call])
+    due = queued_at + 40_000
+
+    def breach() -> dict[str, Any] | None:
+        found = [a for a in alerts_of(worker_stack, "breached") if a["contact_id"] == "call"]
+        return found[0] if found else None
+
+    assert wait_until(lambda: breach() is not None, 60, 0.2), worker_stack.logs()
+    record = [r for r in worker_stack.read("alerts") if r.key == b"call" and b"breached" in r.value]
+    alert = breach()
+    assert alert is not None
+    # raised_at is the worker's clock; the record timestamp is the broker's append time.
+    assert 0 < alert["raised_at"] - due <= 1_000, alert["raised_at"] - due
+    assert record[0].timestamp_ms - due <= 1_500
+    warnings = [
+        a["threshold"] for a in alerts_of(worker_stack, "warning") if a["contact_id"] == "call"
+    ]
+    assert warnings == [0.5, 0.8, 0.9]
+
+
+def test_garbage_goes_to_dead_letters_and_good_events_follow(worker_stack: WorkerStack) -> None:
+    worker_stack.start_worker()
+    good = ContactEvent("g-1", "good", "t", "kursk", Channel.PHONE, EventType.QUEUED, now_ms())
+    worker_stack.produce([], raw=[(b"poison", b"\xc3\x01 definitely not avro")])
+    worker_stack.produce([good])
+    assert wait_until(lambda: len(worker_stack.read("dead-letters")) >= 1, 60), worker_stack.logs()
+    dead = worker_stack.read("dead-letters")
+    assert dead[0].key == b"poison" and dead[0].value == b"\xc3\x01 definitely not avro"
+    headers = dict(dead[0].headers)
+    assert headers["reason"].startswith(b"undecodable")
+    assert headers["source-topic"] == worker_stack.topic("contact-events").encode()
+    assert wait_until(
+        lambda: any(d["contact_id"] == "good" for _, d in worker_stack.decoded("outcomes")), 30
+    )
+
+
+def _day(stack: WorkerStack, tmp: Path) -> tuple[list[ContactEvent], Path]:
+    policy = write_combined_policy(tmp / "policy.toml")
+    stack.env["KONTAKT_SLA_POLICY"] = str(policy)
+    day_start = now_ms() - now_ms() % DAY - 3 * DAY
+    return simulated_day(day_start, contacts=400), policy
+
+
+def test_stream_equals_replay_over_a_simulated_day(
+    worker_stack: WorkerStack, tmp_path: Path
+) -> None:
+    events, policy = _day(worker_stack, tmp_path)
+    worker_stack.produce(events)
+    worker_stack.start_worker("a")
+    worker_stack.start_worker("b")  # two workers share the partitions
+    expected = replay_outcomes(events, policy, now_ms(), tmp_path)
+    assert {s for s, *_ in expected.values()} >= {"met", "breached", "cancelled", "open"}
+    assert wait_until(lambda: final_outcomes(worker_stack) == expected, 90, 2), (
+        _diff(final_outcomes(worker_stack), expected),
+        worker_stack.logs(),
+    )
+    kinds = {a["alert"] for a in alerts_of(worker_stack)}
+    assert kinds >= {"breached", "met", "cancelled"}
+    milestones = {a["milestone"] for a in alerts_of(worker_stack, "breached")}
+    assert milestones == {m for (_, m), v in expected.items() if v[0] == "breached"}
+
+
+def test_sigkill_mid_day_gives_the_same_alert_ids(
+    worker_stack: WorkerStack, tmp_path: Path
+) -> None:
+    events, policy = _day(worker_stack, tmp_path)
+    expected = replay_outcomes(events, policy, now_ms(), tmp_path)
+    half = len(events) // 2
+    worker = worker_stack.start_worker("first")
+    worker_stack.produce(events[:half])
+    assert wait_until(lambda: len(worker_stack.read("outcomes")) > 50, 60), worker_stack.logs()
+    worker_stack.produce(events[half:])
+    time.sleep(0.5)
+    worker.send_signal(signal.SIGKILL)  # mid-stream: uncommitted offsets, unflushed sends
+    worker.wait(timeout=10)
+    assert final_outcomes(worker_stack) != expected, "the kill came after the day was done"
+    worker_stack.start_worker("restarted")
+    assert wait_until(lambda: final_outcomes(worker_stack) == expected, 90, 2), (
+        _diff(final_outcomes(worker_stack), expected),
+        worker_stack.logs(),
+    )
+    crashed_ids = {a["alert_id"] for a in alerts_of(worker_stack)}
+    # The uninterrupted run: same events, fresh topics-as-new app id, no crash.
+    reference = _reference_alerts(worker_stack, events)
+    assert crashed_ids == set(reference), [
+        reference.get(i, i) for i in crashed_ids ^ set(reference)]
+
+
+def _reference_alerts(stack: WorkerStack, events: list[ContactEvent]) -> dict[str, Any]:
+    from streams.processor import ContactProcessor
+    from streams.sla.policy import load_policy
+
+    policy = load_policy(stack.env["KONTAKT_SLA_POLICY"])
+    proc = ContactProcessor(policy)
+    stored: dict[str, bytes] = {}
+    ids: dict[str, Any] = {}
+    now = now_ms()
+    for offset, e in enumerate(events):
+        value, emission = proc.on_event(stored.get(e.contact_id), e, 0, offset, now)
+        if value is not None:
+            stored[e.contact_id] = value
+        ids.update((a["alert_id"], a) for a in emission.alerts)
+    for emission in proc.on_timer(now, stored.get):
+        ids.update((a["alert_id"], a) for a in emission.alerts)
+    return ids
+
+
+def _diff(got: dict[Any, Any], want: dict[Any, Any]) -> list[Any]:
+    keys = sorted(set(got) | set(want))
+    return [(k, got.get(k), want.get(k)) for k in keys if got.get(k) != want.get(k)][:10]
