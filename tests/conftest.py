@@ -9,5 +9,6 @@ pytest_plugins: list[str] = [
     "tests.fixtures.warehouse",
     "tests.fixtures.analytics_seed",
     "tests.fixtures.kafka",
+    "tests.fixtures.worker",
     "tests.fixtures.board_stack",
 ]
