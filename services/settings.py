@@ -128,6 +128,9 @@ class Settings(BaseSettings):
     whatif_max_days: int = Field(
         default=92, ge=1, description="Longest period a what-if re-evaluation may cover (days)."
     )
+    whatif_max_contacts: int = Field(
+        default=200_000, ge=1, description="Most contacts one what-if API request re-evaluates."
+    )
 
     # --- stream worker (kontakt worker; docs/streams.md) ----------------------------------
     sla_policy: str = Field(

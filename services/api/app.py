@@ -17,6 +17,7 @@ ROUTERS: tuple[str, ...] = (
     "services.alerts.router",  # /api/board/*, /api/alerts/*, /api/staffing
     "services.board.router",  # /board page and its login
     "services.analytics.router",  # /v1/reports/*, /v1/contacts/*/timeline, /v1/metrics/live
+    "services.analytics.whatif_api",  # POST /v1/sla/whatif
 )
 
 
