@@ -48,6 +48,8 @@ class KafkaPublisher:
         self._producer: Any = None
         self._lock = threading.Lock()
         self._closed = False
+        self._failed_at = float("-inf")  # when creating the producer last failed, and why
+        self._failure = ""
 
     def publish(
         self,
@@ -65,10 +67,12 @@ class KafkaPublisher:
         producer = self._get_producer()
         header_list = list(headers) or None
         try:
-            futures = [
-                producer.send(topic, key=key, value=value, headers=header_list)
-                for key, value in records
-            ]
+            futures = []
+            for key, value in records:
+                # send() blocks (up to max_block_s) only while it lacks the topic's metadata
+                futures.append(producer.send(topic, key=key, value=value, headers=header_list))
+                if time.monotonic() > deadline:
+                    raise PublishError(f"{topic}: records not even queued within {timeout_s:g} s")
             for future in futures:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -90,16 +94,23 @@ class KafkaPublisher:
         from kafka import KafkaProducer
         from kafka.errors import KafkaError
 
+        asked = time.monotonic()
         with self._lock:
             if self._closed:
                 raise PublishError("publisher is closed")
             if self._producer is None:
+                if self._failed_at >= asked:
+                    # Another thread tried (for up to max_block_s) while this one waited for
+                    # the lock: share its answer instead of queueing up one attempt per caller.
+                    raise PublishError(self._failure)
                 try:
                     self._producer = KafkaProducer(**self._config)
                 except KafkaError as exc:
-                    raise PublishError(
+                    self._failed_at = time.monotonic()
+                    self._failure = (
                         f"cannot reach Kafka at {self._config['bootstrap_servers']}: {exc}"
-                    ) from exc
+                    )
+                    raise PublishError(self._failure) from exc
             return self._producer
 
 

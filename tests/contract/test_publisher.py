@@ -144,3 +144,30 @@ def test_broker_outage_raises_publish_error_in_time_then_recovers(restartable_br
     # "during" was not acknowledged; the producer may still have delivered it on reconnect
     # (at-least-once), but never out of order before "before".
     assert set(values) <= {b"before", b"during", b"after"}
+
+
+def test_concurrent_callers_without_a_broker_all_fail_within_one_bound() -> None:
+    """Callers queued behind one failing connection attempt share its answer: the bound does
+    not grow with the number of threads (an API worker pool must not pile up)."""
+    import threading
+
+    pub = make_publisher(f"127.0.0.1:{free_port()}")
+    elapsed: list[float] = []
+    errors: list[BaseException] = []
+
+    def call() -> None:
+        began = time.monotonic()
+        try:
+            pub.publish("kontakt.alerts", [(b"k", b"v")], timeout_s=2.0)
+        except PublishError as exc:
+            errors.append(exc)
+        elapsed.append(time.monotonic() - began)
+
+    threads = [threading.Thread(target=call) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    pub.close(timeout_s=2.0)
+    assert len(errors) == 4
+    assert max(elapsed) < 2 * MAX_BLOCK_S + 2.0 + 1.0, elapsed
