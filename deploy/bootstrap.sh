@@ -7,7 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(clickhouse-server chromium)
+# The Kafka broker needs a JRE 17+ and Maven (to resolve its jars, deploy/kafka/fetch.sh);
+# the broker tests drop root's DAC override with setpriv (util-linux).
+APT_PACKAGES=(clickhouse-server chromium openjdk-17-jre-headless maven util-linux)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
