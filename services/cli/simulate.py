@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -40,9 +40,12 @@ def _start_ms(start: str | None, days: float, realtime: bool) -> int:
     """--start, or now (live feed), or midnight UTC ``days`` days ago (history)."""
     if start:
         try:
-            return parse_timestamp(start if "T" in start else f"{start}T00:00:00Z")
+            if "T" not in start.upper():
+                day = date.fromisoformat(start)
+                return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
+            return parse_timestamp(start)
         except ValueError as exc:
-            raise UserError(f"--start: {exc}") from None
+            raise UserError(f"--start: {exc} (give 2026-10-01 or 2026-10-01T06:00:00Z)") from None
     now = datetime.now(UTC)
     if realtime:
         return int(now.timestamp() * 1000)

@@ -251,3 +251,11 @@ def test_output_does_not_depend_on_the_process_hash_seed(tmp_path: Path) -> None
         assert done.returncode == 0, done.stderr
         digests.add(hashlib.sha256(path.read_bytes()).hexdigest())
     assert len(digests) == 1
+
+
+def test_cli_explains_a_bad_start() -> None:
+    app = Typer()
+    simulate_cli.register(app)
+    result = CliRunner().invoke(app, ["--start", "01.10.2026", "--output", "-"])
+    assert result.exit_code != 0
+    assert "--start" in str(result.exception) and "2026-10-01" in str(result.exception)
