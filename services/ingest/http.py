@@ -31,12 +31,15 @@ def build_service(settings: Settings) -> IngestService:
     from services.adapters.kafka_publisher import KafkaPublisher
 
     timeout = settings.ingest_publish_timeout_s
-    publisher = KafkaPublisher(
-        settings.kafka_bootstrap,
-        client_id="kontakt-ingest",
-        max_block_s=min(5.0, timeout),
-        request_timeout_s=timeout,
-    )
+
+    def publisher() -> KafkaPublisher:
+        return KafkaPublisher(
+            settings.kafka_bootstrap,
+            client_id="kontakt-ingest",
+            max_block_s=min(5.0, timeout),
+            request_timeout_s=timeout,
+        )
+
     return IngestService(
         IngestConfig(
             topic=settings.topic(settings.events_topic),
@@ -70,7 +73,7 @@ async def ingest_lifespan(app: FastAPI) -> AsyncIterator[None]:
     service = getattr(app.state, "ingest", None)
     if service is not None:
         app.state.ingest = None
-        await run_in_threadpool(service.publisher.close)
+        await run_in_threadpool(service.close)
 
 
 async def read_body(request: Request) -> bytes:

@@ -8,6 +8,7 @@ caller asked for partial acceptance.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -48,19 +49,37 @@ class IngestConfig:
 
 
 class IngestService:
+    """``publisher_factory`` builds the Kafka producer; after a failed publish the producer is
+    replaced and the old one force-closed, which drops the records it still holds. A 503 then
+    means "not produced" (and not "maybe produced later behind the client's back"), so the
+    client's retry does not produce them twice; it also clears a producer whose idempotence
+    state got stuck on expired batches across a broker restart (seen with kafka-python)."""
+
     def __init__(
         self,
         config: IngestConfig,
-        publisher: Publisher,
+        publisher_factory: Callable[[], Publisher],
         pseudonymizer: Pseudonymizer,
         window: IdempotencyWindow,
         clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
         self.config = config
-        self.publisher = publisher
+        self._publisher_factory = publisher_factory
+        self.publisher = publisher_factory()
+        self._swap_lock = threading.Lock()
         self.pseudonymizer = pseudonymizer
         self.window = window
         self._clock_ms = clock_ms
+
+    def _replace_publisher(self, failed: Publisher) -> None:
+        with self._swap_lock:
+            if self.publisher is not failed:
+                return  # another request replaced it already
+            self.publisher = self._publisher_factory()
+        failed.close(timeout_s=0)  # type: ignore[call-arg]
+
+    def close(self) -> None:
+        self.publisher.close()
 
     def ingest(self, items: Sequence[object], tenant: str, partial: bool = False) -> IngestResult:
         ctx = EdgeContext(
@@ -95,8 +114,10 @@ class IngestService:
             remaining = self.config.publish_timeout_s - (time.monotonic() - started)
             if records and remaining <= 0:
                 raise PublishError("no time left to publish after waiting for a retry")
-            self.publisher.publish(self.config.topic, records, timeout_s=remaining)
+            publisher = self.publisher
+            publisher.publish(self.config.topic, records, timeout_s=remaining)
         except PublishError as exc:
+            self._replace_publisher(publisher)
             self.window.release(reservation.fresh)
             raise Unavailable(str(exc)) from exc
         except BaseException:

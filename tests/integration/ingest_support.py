@@ -109,4 +109,4 @@ def serve(settings: Settings) -> Iterator[str]:
         thread.join(30)
         service = getattr(app.state, "ingest", None)
         if service is not None:
-            service.publisher.close()
+            service.close()

@@ -1,0 +1,115 @@
+"""The broker is stopped in the middle of ingest and started again: every request got either
+a 2xx -- and then its events are on the topic after the restart, each exactly once -- or a
+503 with Retry-After. Then the clients retry their 503s, as the client helper does: nothing
+is lost, and only a record whose ack the dying broker never sent can come twice."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+from kafka import KafkaAdminClient
+
+from schemas import codec
+from services.adapters.kafka_reader import read_all
+from tests.fixtures.kafka import RestartableBroker
+from tests.integration.ingest_support import create_key, ingest_settings, make_events, serve
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+TOPIC = "outage.contact-events"
+
+
+def create_topic(bootstrap: str) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    try:
+        admin.create_topics(
+            {TOPIC: {"num_partitions": 3, "replication_factor": 1}}, wait_for_metadata=True
+        )
+    finally:
+        admin.close()
+
+
+def test_no_event_lost_or_duplicated_across_a_broker_restart(
+    restartable_broker: RestartableBroker, tmp_path: Path
+) -> None:
+    create_topic(restartable_broker.bootstrap)
+    settings = ingest_settings(
+        tmp_path,
+        restartable_broker.bootstrap,
+        TOPIC,
+        ingest_publish_timeout_s=3.0,
+        ingest_retry_after_s=1,
+    )
+    key = create_key(settings)
+    outcomes: list[tuple[list[str], int, str | None]] = []  # (event ids, status, Retry-After)
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def client_loop(worker: int, url: str) -> None:
+        batch_no = 0
+        with httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+        ) as client:
+            while not stop.is_set():
+                events = make_events(100, f"w{worker}b{batch_no}")
+                response = client.post("/ingest/events/batch", json=events)
+                with lock:
+                    outcomes.append(
+                        (
+                            [e["event_id"] for e in events],
+                            response.status_code,
+                            response.headers.get("Retry-After"),
+                        )
+                    )
+                batch_no += 1
+
+    with serve(settings) as url:
+        threads = [threading.Thread(target=client_loop, args=(w, url)) for w in range(3)]
+        for thread in threads:
+            thread.start()
+        time.sleep(2.0)
+        restartable_broker.stop()
+        time.sleep(8.0)
+        restartable_broker.start()
+        time.sleep(4.0)
+        stop.set()
+        for thread in threads:
+            thread.join(60)
+        statuses = Counter(status for _, status, _ in outcomes)
+        assert set(statuses) <= {200, 503}, statuses
+        assert statuses[503] > 0 and statuses[200] > 0, statuses
+        assert all(retry == "1" for _, status, retry in outcomes if status == 503)
+        records = read_all(restartable_broker.bootstrap, TOPIC, timeout_s=60)
+        on_topic = Counter(codec.decode_event(r.value or b"").event_id for r in records)
+        acked = [i for ids, status, _ in outcomes if status == 200 for i in ids]
+        assert not [i for i in acked if on_topic[i] != 1], "2xx events missing or duplicated"
+        assert max(on_topic.values()) == 1
+
+        failed = [ids for ids, status, _ in outcomes if status == 503]
+        with httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+        ) as client:
+            for ids in failed:  # the same batches again, as a client honouring Retry-After
+                worker, batch_no = ids[0].split("-")[0][1:].split("b")
+                events = make_events(100, f"w{worker}b{batch_no}")
+                response = client.post("/ingest/events/batch", json=events)
+                assert response.status_code == 200, response.text
+    records = read_all(restartable_broker.bootstrap, TOPIC, timeout_s=60)
+    on_topic = Counter(codec.decode_event(r.value or b"").event_id for r in records)
+    sent = {i for ids, _, _ in outcomes for i in ids}
+    assert set(on_topic) == sent, "events lost"
+    # A record the broker wrote just as it went down, whose ack was lost, is produced again by
+    # the retry: the one ambiguity no producer can resolve (consumers de-duplicate by
+    # event_id). It is bounded by what was in flight when the broker stopped -- at most one
+    # request per client -- and never touches a request that got 2xx.
+    duplicated = {i for i, n in on_topic.items() if n > 1}
+    assert duplicated <= {i for ids in failed for i in ids}
+    assert len(duplicated) <= 3 * 100, f"{len(duplicated)} events produced twice"
+    print(
+        f"outage: {dict(statuses)} requests, {len(sent)} events, {len(duplicated)} produced "
+        f"twice by retries, restart took {restartable_broker.restarts[-1]:.1f} s"
+    )
