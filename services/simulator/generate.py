@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from hashlib import sha256
 from heapq import heappop, heappush
 
-from schemas.events import Channel, ContactEvent, CustomerCategory, EventType, Kind
+from schemas.events import Channel, ContactEvent, CustomerCategory, Kind
 from services.simulator import lifecycle
 from services.simulator.calendar import HOUR_MS, utc_hour_floor
 from services.simulator.lifecycle import MAX_LEAD_MS, Step
@@ -166,28 +166,19 @@ class _Run:
         self.recent[f"{stream.spec.name}:{stream.region}"].append(
             Prior(t, contact_id, who.customer_ref, who.kind, who.topic)
         )
-        base = ContactEvent(
-            event_id="",
-            contact_id=contact_id,
-            tenant=stream.spec.name,
-            region=stream.region,
-            channel=stream.channel,
-            type=steps[0][1],
-            occurred_at=t,
-            kind=who.kind,
-            customer_category=self.customers.categories[who.customer_ref],
-            office=stream.site.office_id if stream.channel is Channel.IN_PERSON else None,
-            queue=queue,
-            topic=who.topic,
-            customer_ref=who.customer_ref,
-            related_to=who.contact_id or None,
-            attributes={"storm": stream.region} if storm else {},
-        )
-        end = self.config.end_ms
+        category = self.customers.categories[who.customer_ref]
+        office = stream.site.office_id if stream.channel is Channel.IN_PERSON else None
+        attributes = {"storm": stream.region} if storm else {}
+        tenant, region, channel, kind = stream.spec.name, stream.region, stream.channel, who.kind
+        topic, ref, related = who.topic, who.customer_ref, who.contact_id or None
+        end, n = self.config.end_ms, self.contacts
         for k, (at, etype, agent) in enumerate(steps, start=1):
-            if at < end:
-                event = _with(base, f"{contact_id}-{k:02d}", etype, at, agent)
-                heappush(self.pending, (at, self.contacts, k, event))
+            if at < end:  # positional: the hot path builds ~1.3 M of these per month
+                event = ContactEvent(
+                    f"{contact_id}-{k:02d}", contact_id, tenant, region, channel, etype, at,
+                    kind, category, office, agent, queue, topic, ref, related, attributes,
+                )  # fmt: skip
+                heappush(self.pending, (at, n, k, event))
 
     def events(self, on_hour: Callable[[int], None] | None = None) -> Iterator[ContactEvent]:
         config = self.config
@@ -207,29 +198,6 @@ class _Run:
                 on_hour(hour)
         while self.pending:
             yield heappop(self.pending)[3]
-
-
-def _with(
-    base: ContactEvent, event_id: str, etype: EventType, at: int, agent: str | None
-) -> ContactEvent:
-    return ContactEvent(
-        event_id=event_id,
-        contact_id=base.contact_id,
-        tenant=base.tenant,
-        region=base.region,
-        channel=base.channel,
-        type=etype,
-        occurred_at=at,
-        kind=base.kind,
-        customer_category=base.customer_category,
-        office=base.office,
-        agent=agent,
-        queue=base.queue,
-        topic=base.topic,
-        customer_ref=base.customer_ref,
-        related_to=base.related_to,
-        attributes=base.attributes,
-    )
 
 
 def generate(
