@@ -97,6 +97,21 @@ class ChdbWarehouse:
                 inserter.cancel()
                 raise
 
+    def insert_encoded(self, table: str, columns: Sequence[str], fmt: str, data: bytes) -> None:
+        """Insert bytes already in a ClickHouse input format (e.g. an Avro container built by
+        the sink from Kafka records), parsed by the engine without the GIL. An optional
+        capability beside the port: the server adapter does not have it."""
+        column_list = ", ".join(f"`{c}`" for c in columns)
+        with self._lock:
+            self._check_open()
+            inserter = self._conn.send_insert(f"INSERT INTO {table} ({column_list})", fmt)
+            try:
+                inserter.append(data)
+                inserter.finish()
+            except BaseException:
+                inserter.cancel()
+                raise
+
     def ping(self) -> bool:
         try:
             return self.query("SELECT 1") == [(1,)]

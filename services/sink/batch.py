@@ -27,6 +27,10 @@ class BatchLimits:
 @dataclass(slots=True)
 class Batch:
     rows: dict[str, list[Row]] = field(default_factory=dict)
+    #: (table, writer fingerprint) -> Kafka values sent to ClickHouse still Avro-encoded
+    encoded: dict[tuple[str, bytes], list[bytes]] = field(default_factory=dict)
+    #: rows ClickHouse accepted per table (filled in by the writer)
+    written: dict[str, int] = field(default_factory=dict)
     offsets: dict[tuple[str, int], int] = field(default_factory=dict)
     records: int = 0
     undecodable: int = 0
@@ -51,13 +55,22 @@ class Batch:
             self.offsets[key] = offset
         self.records += 1
 
+    def add_encoded(
+        self, topic: str, partition: int, offset: int, key: tuple[str, bytes], value: bytes,
+        now: float,
+    ) -> None:
+        """Record one Kafka record that goes to ``key[0]`` as its Avro bytes."""
+        self.encoded.setdefault(key, []).append(value)
+        self.add(topic, partition, offset, (), now)
+
     def add_undecodable(self, topic: str, partition: int, offset: int, now: float) -> None:
         self.add(topic, partition, offset, (), now)
         self.undecodable += 1
 
     @property
     def row_count(self) -> int:
-        return sum(len(r) for r in self.rows.values())
+        return sum(len(r) for r in self.rows.values()) + sum(
+            len(v) for v in self.encoded.values())
 
     def due(self, now: float, limits: BatchLimits) -> bool:
         """True when the batch holds something and a size or age limit has been reached."""

@@ -159,3 +159,41 @@ def test_redelivery_does_not_double_count(
         "SELECT channel, count() FROM events FINAL GROUP BY channel ORDER BY channel"
     )
     assert sum(n for _, n in by_channel) == len(events)
+
+
+def test_encoded_path_stores_the_same_rows_as_decoding(migrated_warehouse: ChdbWarehouse) -> None:
+    """Contact events reach chdb as Avro containers parsed by ClickHouse; every sample datum
+    (every enum symbol, union branch, map, unicode) must come out as the Python path stores it."""
+    from schemas.codec import HEADER_SIZE
+    from services.sink.encoded import EncodedPath
+    from services.sink.rows import TABLE_COLUMNS, event_rows
+
+    datums = _samples("ContactEventRecorded")
+    values = [encode("ContactEventRecorded", d) for d in datums]
+    path = EncodedPath()
+    hit = path.match(values[0])
+    assert hit is not None and hit.table == "events"
+    migrated_warehouse.execute("CREATE TABLE events_rows AS events")
+    migrated_warehouse.insert_encoded("events", TABLE_COLUMNS["events"], "Avro",
+                                      path.container(hit.writer, [v[HEADER_SIZE:] for v in values]))
+    migrated_warehouse.insert("events_rows", TABLE_COLUMNS["events"],
+                              [row for d in datums for _, row in event_rows(d)])
+    columns = ", ".join(TABLE_COLUMNS["events"])
+    select = f"SELECT {columns} FROM {{}} ORDER BY event_id"
+    encoded = migrated_warehouse.query(select.format("events"))
+    decoded = migrated_warehouse.query(select.format("events_rows"))
+    assert len(encoded) == len(datums) and encoded == decoded
+
+
+def test_corrupt_body_behind_a_valid_header_is_counted_and_skipped(
+    kafka_bootstrap: str, new_topic: Callable[..., str], migrated_warehouse: ChdbWarehouse,
+) -> None:
+    topic = new_topic(partitions=1)
+    events = event_payloads(200)
+    key, value = events[100]
+    events[100] = (key, value[:-3])  # truncated: the header still names ContactEventRecorded
+    produce(kafka_bootstrap, topic, events)
+    config = SinkConfig(kafka_bootstrap, [topic], f"g-{topic}", BatchLimits(1_000, 0.3))
+    sink = _run_sink(migrated_warehouse, config, lambda s: s.stats.records >= len(events))
+    assert (sink.stats.undecodable, sink.stats.rows) == (1, len(events) - 1)
+    assert _count(migrated_warehouse, "events") == len(events) - 1
