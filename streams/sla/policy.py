@@ -24,6 +24,7 @@ from streams.sla.calendars import CalendarError, validate_calendar_id
 PRESETS: tuple[str, ...] = ("rao-ues-2007", "minenergo-186")
 _DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|min|h|d)\s*$")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
+_MAX_TARGET_MS = 366 * 86_400_000  # a year: longer targets are typos, and calendars walk days
 
 
 class PolicyError(ValueError):
@@ -84,6 +85,8 @@ def parse_duration(value: object, where: str) -> int:
         ms = int(match.group(1)) * _UNIT_MS[match.group(2)]
     if ms <= 0:
         raise PolicyError(f"{where}: a duration must be positive")
+    if ms > _MAX_TARGET_MS:
+        raise PolicyError(f"{where}: {value!r} is longer than a year; check the unit")
     return ms
 
 

@@ -192,6 +192,8 @@ def state_to_dict(state: ContactState) -> dict[str, Any]:
 
 def state_from_dict(data: Mapping[str, Any]) -> ContactState:
     """Inverse of :func:`state_to_dict`; anomalies are recomputed, not trusted."""
+    if data.get("v", 1) != 1:
+        raise ValueError(f"state format v{data.get('v')} is newer than this code (v1)")
     events = []
     for row in data["events"]:
         extra: Mapping[str, Any] = row[3] if len(row) > 3 else {}

@@ -52,7 +52,7 @@ def test_parse_duration(raw: object, ms: int) -> None:
     assert parse_duration(raw, "x") == ms
 
 
-@pytest.mark.parametrize("raw", ["40", "1w", "-5s", 0, True, 1.5, "0s"])
+@pytest.mark.parametrize("raw", ["40", "1w", "-5s", 0, True, 1.5, "0s", "367d", "9000h"])
 def test_parse_duration_rejects(raw: object) -> None:
     with pytest.raises(PolicyError):
         parse_duration(raw, "x")

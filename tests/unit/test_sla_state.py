@@ -82,3 +82,9 @@ def test_compact_form_is_smaller_than_the_events() -> None:
     events = [ev("queued", T0), ev("answered", T0 + S), ev("closed", T0 + 2 * S)]
     canonical = len(json.dumps([event_to_json(e) for e in events]))
     assert len(json.dumps(state_to_dict(build_state(events)))) < canonical / 2
+
+
+def test_unknown_state_format_is_refused() -> None:
+    data = state_to_dict(build_state([ev("queued", T0)]))
+    with pytest.raises(ValueError, match="v2"):
+        state_from_dict({**data, "v": 2})
