@@ -112,7 +112,9 @@ def register(app: typer.Typer) -> None:
                 "--realtime, else midnight UTC DAYS days ago."
             ),
         ] = None,
-        days: Annotated[float, typer.Option(min=0.01, help="Simulated days.")] = 1.0,
+        days: Annotated[
+            float, typer.Option(min=0.0001, help="Simulated days (0.25 = 6 hours).")
+        ] = 1.0,
         tenants: Annotated[
             str, typer.Option(help=f"Comma-separated tenants ({', '.join(TENANTS)}).")
         ] = ",".join(TENANTS),
