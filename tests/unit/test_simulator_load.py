@@ -8,9 +8,14 @@ from datetime import date, datetime
 from statistics import mean
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from schemas.events import Channel, ContactEvent, EventType, parse_timestamp
 from services.simulator.generate import generate
 from services.simulator.model import SimConfig, Storm
+from streams.sla.clock import Status, evaluate
+from streams.sla.policy import load_policy
+from streams.sla.state import build_state
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 
@@ -142,3 +147,23 @@ def test_storm_calls_are_mostly_outages_and_breach_the_phone_target() -> None:
     assert sum(e.kind.value == "outage" for e in marked) / len(marked) > 0.7
     late = [e for e in events if e.region == "tver" and e.type is EventType.ABANDONED]
     assert len(late) > 5  # callers give up: the night shift cannot absorb the wave
+
+
+@pytest.mark.parametrize("start", ["2026-11-27T00:00:00Z", "2026-11-27T07:00:00Z"])
+def test_demo_storm_two_minutes_in_breaches_within_five_minutes(start: str) -> None:
+    """What `kontakt demo` relies on, at night (thin shift) and at the morning peak."""
+    t0 = parse_timestamp(start)
+    storm = Storm("voronezh", t0 + 120_000, factor=5.0)
+    config = SimConfig(seed=7, start_ms=t0, days=5 / 1440, storms=(storm,))
+    contacts: dict[str, list[ContactEvent]] = {}
+    for e in generate(config):
+        if e.region == "voronezh" and e.channel is Channel.PHONE:
+            contacts.setdefault(e.contact_id, []).append(e)
+    policy = load_policy("rao-ues-2007")
+    breached = [
+        o
+        for events in contacts.values()
+        for o in evaluate(build_state(events), policy, t0 + 300_000)
+        if o.status is Status.BREACHED
+    ]
+    assert breached
