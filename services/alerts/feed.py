@@ -18,7 +18,7 @@ from typing import Any
 
 from schemas.codec import CONTACT_EVENT, DecodeError, datum_to_event, decode
 from services.alerts.hub import Hub
-from services.alerts.live import LiveBoard
+from services.alerts.live import LiveBoard, Update
 from services.alerts.staffing import StaffingTracker
 from services.settings import Settings
 
@@ -28,6 +28,20 @@ BOARD_TOPICS = ("alerts", "outcomes", "metrics", "acknowledgements")
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def coalesce(updates: list[Update]) -> list[Update]:
+    """Only the last metrics row per group of a batch: the worker re-sends every group's
+    figures each tick (several windows, several partitions), a page needs the newest once."""
+    rows: dict[str, Update] = {}
+    others = []
+    for update in updates:
+        if update.type == "group":
+            rows.pop(update.data["key"], None)
+            rows[update.data["key"]] = update
+        else:
+            others.append(update)
+    return others + list(rows.values())
 
 
 class BoardFeed:
@@ -43,21 +57,22 @@ class BoardFeed:
         self.records = 0
         self.undecodable = 0
 
-    def handle(self, value: bytes | None) -> None:
-        """Fold one Kafka record value into the board and the staffing tracker."""
+    def handle(self, value: bytes | None) -> list[Update]:
+        """Fold one Kafka record value into the board and the staffing tracker; the board
+        updates it caused (the caller publishes them, coalesced)."""
         if not value:
-            return
+            return []
         try:
             name, datum = decode(value)
         except DecodeError:
             self.undecodable += 1
-            return
+            return []
         self.records += 1
         if name == CONTACT_EVENT:
             with contextlib.suppress(ValueError):
                 self.staffing.add(datum_to_event(datum))
-            return
-        self.hub.publish(self.board.apply(name, datum))
+            return []
+        return self.board.apply(name, datum)
 
     async def run(self) -> None:
         """Consume until cancelled, reconnecting after any failure."""
@@ -126,9 +141,11 @@ class BoardFeed:
         deadline = time.monotonic() + 5.0
         while time.monotonic() < deadline:
             batches = await consumer.getmany(timeout_ms=500, max_records=2000)
+            updates: list[Update] = []
             for records in batches.values():
                 for record in records:
-                    self.handle(record.value)
+                    updates.extend(self.handle(record.value))
+            self.hub.publish(coalesce(updates))
             if catch_up and not batches:
                 return
             await asyncio.sleep(0)

@@ -4,6 +4,8 @@
 import { TEXTS, fmt } from "./i18n.js";
 
 const SL_TARGET = 0.8;
+// Real-time channels first: they are the ones a shift lead can still act on within minutes.
+const CHANNELS = ["phone", "messenger", "in_person", "email", "web", "post"];
 const $ = (sel) => document.querySelector(sel);
 const store = {
   get(k, d) { try { return localStorage.getItem("kontakt." + k) ?? d; } catch { return d; } },
@@ -88,23 +90,44 @@ function load(snap) {
   state.feed = new Map(snap.feed.slice().reverse().map((a) => [a.alert_id, a]));
   state.risks = new Map(snap.risks.map((r) => [r.key, r]));
   state.storms = new Map(snap.storms.map((s) => [s.alert_id, s]));
+  feedNodes.clear();
+  $("#feed").replaceChildren();
   $("#tenant").textContent = snap.tenant;
   setConn("live");
   renderAll();
 }
 
 function apply({ type, data }) {
-  if (type === "group") { state.groups.set(data.key, data); renderGroups(); }
-  else if (type === "alert") { state.feed.delete(data.alert_id); state.feed.set(data.alert_id, data); renderFeed(); }
-  else if (type === "risk") {
+  if (type === "group") { state.groups.set(data.key, data); schedule("groups"); }
+  else if (type === "alert") {
+    state.feed.delete(data.alert_id); state.feed.set(data.alert_id, data);
+    while (state.feed.size > 300) state.feed.delete(state.feed.keys().next().value);
+    schedule("feed");
+  } else if (type === "risk") {
     if (data.removed) state.risks.delete(data.key); else state.risks.set(data.key, data);
-    renderRisks();
-  } else if (type === "storm") { state.storms.set(data.alert_id, data); renderStorms(); }
+    schedule("risks");
+  } else if (type === "storm") { state.storms.set(data.alert_id, data); schedule("storms"); }
   else if (type === "ack") {
     for (const m of [state.feed, state.storms]) if (m.has(data.alert_id)) m.get(data.alert_id).ack = data;
-    renderFeed(); renderStorms();
+    schedule("feed"); schedule("storms");
   }
   noteRegion(data.region);
+}
+
+// Updates can come by the hundred per second on a busy centre: render each panel at most
+// every 150 ms, whatever the rate.
+const dirty = new Set();
+let renderTimer = null;
+function schedule(part) {
+  dirty.add(part);
+  if (renderTimer === null) renderTimer = setTimeout(flush, 150);
+}
+function flush() {
+  renderTimer = null;
+  const parts = [...dirty];
+  dirty.clear();
+  const render = { groups: renderGroups, feed: renderFeed, risks: renderRisks, storms: renderStorms };
+  for (const part of parts) render[part]();
 }
 
 // --- filters -------------------------------------------------------------------------------
@@ -119,7 +142,7 @@ function noteRegion(region) {
 }
 function setupFilters() {
   const ch = $("#f-channel");
-  for (const c of ["phone", "email", "web", "in_person", "post", "messenger"])
+  for (const c of CHANNELS)
     ch.append(el("option", { value: c, "data-channel": c, text: channelName(c) }));
   if (state.region) noteRegion(state.region);
   ch.value = state.channel;
@@ -150,15 +173,18 @@ function slCell(w) {
 }
 
 function renderGroups() {
-  const rows = [...state.groups.values()].sort((a, b) =>
-    (a.channel + a.region + (a.office || "")).localeCompare(b.channel + b.region + (b.office || "")));
+  const order = (g) => [CHANNELS.indexOf(g.channel), g.region, g.office || ""];
+  const rows = [...state.groups.values()].sort((a, b) => {
+    const [x, y] = [order(a), order(b)];
+    return x[0] - y[0] || x[1].localeCompare(y[1]) || x[2].localeCompare(y[2]);
+  });
   const body = $("#groups tbody");
   body.replaceChildren(...rows.map((g) => {
     const w15 = g.windows["15m"], wd = g.windows.today;
     noteRegion(g.region);
     return el("tr", { "data-key": g.key },
       el("th", { scope: "row", text: channelName(g.channel) }),
-      el("td", { text: g.region }), el("td", { text: g.office || "—" }),
+      el("td", { text: g.office ? `${g.region} · ${g.office}` : g.region }),
       el("td", { class: "num" + (g.waiting > 0 ? " busy" : ""), text: String(g.waiting) }),
       el("td", { class: "num longest", "data-longest": g.waiting > 0 ? g.longest_wait_ms : "",
         "data-as-of": g.longest_as_of, text: g.waiting > 0 ? duration(g.longest_wait_ms) : "—" }),
@@ -233,15 +259,39 @@ function actions(a) {
   return el("span", { class: "actions" }, ack, follow);
 }
 
-function renderFeed() {
-  const items = [...state.feed.values()].reverse().slice(0, 100);
-  $("#feed").replaceChildren(...items.map((a) => el("li", {
+function feedItem(a) {
+  return el("li", {
     class: `item ${a.alert}${a.ack && a.ack.acknowledged_at ? " is-acked" : ""}`, "data-alert-id": a.alert_id,
     "data-contact": a.contact_id },
     statusBadge(a.alert, a.threshold),
     el("strong", { class: "contact", text: a.contact_id }),
     el("span", { class: "meta", text: `${a.milestone} · ${a.region} · ${channelName(a.channel)} · ${clockTime(a.raised_at)}` }),
-    ackState(a), actions(a))));
+    ackState(a), actions(a));
+}
+
+// The feed is updated in place, item by item, so that an item a lead is working on (its
+// focused button or open select) is not rebuilt under the keyboard when others arrive.
+const feedNodes = new Map();  // alert_id -> { sig, node }
+function renderFeed() {
+  const items = [...state.feed.values()].reverse().slice(0, 100);
+  const list = $("#feed");
+  const keep = new Set();
+  items.forEach((a, i) => {
+    const sig = JSON.stringify([a.alert, a.ack || null, state.lang]);
+    let entry = feedNodes.get(a.alert_id);
+    if (!entry || entry.sig !== sig) {
+      const node = feedItem(a);
+      if (entry && entry.node.isConnected) entry.node.replaceWith(node);
+      entry = { sig, node };
+      feedNodes.set(a.alert_id, entry);
+    }
+    keep.add(entry.node);
+    const at = list.children[i];
+    if (at !== entry.node) list.insertBefore(entry.node, at || null);
+  });
+  for (const [id, entry] of feedNodes) {
+    if (!keep.has(entry.node)) { entry.node.remove(); feedNodes.delete(id); }
+  }
   $("#feed-empty").hidden = items.length > 0;
 }
 

@@ -3,7 +3,7 @@
 export const TEXTS = {
   ru: {
     title: "Табло смены", skipToFeed: "К ленте событий", region: "Регион", channel: "Канал",
-    office: "Офис", all: "Все", yourName: "Ваше имя", logout: "Выйти", loginTitle: "Вход",
+    office: "Офис", regionOffice: "Регион / офис", all: "Все", yourName: "Ваше имя", logout: "Выйти", loginTitle: "Вход",
     loginHelp: "Введите API-ключ с правом чтения (read).", loginFailed: "Ключ не подошёл.",
     apiKey: "API-ключ", login: "Войти", queues: "Очереди", waiting: "Ждут",
     longest: "Дольше всех", sl15: "Уровень сервиса, 15 мин", slToday: "Уровень сервиса, сегодня",
@@ -25,7 +25,7 @@ export const TEXTS = {
   },
   en: {
     title: "Shift board", skipToFeed: "Skip to the feed", region: "Region", channel: "Channel",
-    office: "Office", all: "All", yourName: "Your name", logout: "Log out", loginTitle: "Log in",
+    office: "Office", regionOffice: "Region / office", all: "All", yourName: "Your name", logout: "Log out", loginTitle: "Log in",
     loginHelp: "Enter an API key with the read scope.", loginFailed: "That key did not work.",
     apiKey: "API key", login: "Log in", queues: "Queues", waiting: "Waiting",
     longest: "Longest wait", sl15: "Service level, 15 min", slToday: "Service level, today",
