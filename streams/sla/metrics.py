@@ -8,7 +8,8 @@ Queue metrics (contacts that were ``queued``: phone, office, messenger):
 * service level = answered within the threshold / (offered - short abandons);
 * ASA = total wait of answered contacts / answered;
 * abandon rate = (abandoned - short abandons) / (offered - short abandons);
-* longest wait = now - enqueue time of the oldest contact still waiting;
+* longest wait = now - enqueue time of the oldest contact still waiting (a contact closed
+  before it was answered or abandoned is neither offered nor waiting);
 * AHT = (talk + hold + after-contact work) / handled, over contacts whose talk time is known
   from event attributes ``talk_seconds`` (+ ``hold_seconds``, ``acw_seconds``; the latest
   event carrying a key wins).
@@ -57,10 +58,12 @@ class _Wait:
     answered: int | None
     abandoned: int | None
     handle_ms: int | None
+    closed: bool  # closed before it was answered or abandoned: not offered, not waiting
 
 
 def _wait(state: ContactState, now: int) -> _Wait | None:
     queued = answered = abandoned = None
+    closed = False
     handle: dict[str, str] = {}
     for e in state.events:
         if e.occurred_at > now:
@@ -71,6 +74,8 @@ def _wait(state: ContactState, now: int) -> _Wait | None:
             answered = e.occurred_at
         elif e.type is EventType.ABANDONED and answered is None and abandoned is None:
             abandoned = e.occurred_at
+        elif e.type is EventType.CLOSED and answered is None and abandoned is None:
+            closed = True
         handle.update((k, v) for k, v in e.attributes.items() if k in HANDLE_KEYS)
     if queued is None:
         return None
@@ -80,7 +85,7 @@ def _wait(state: ContactState, now: int) -> _Wait | None:
             handle_ms = round(sum(float(handle.get(k, 0)) for k in HANDLE_KEYS) * 1000)
         except ValueError:
             handle_ms = None
-    return _Wait(queued, answered, abandoned, handle_ms)
+    return _Wait(queued, answered, abandoned, handle_ms, closed)
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -122,7 +127,7 @@ def queue_metrics(
             row["offered"] += 1
             row["abandoned"] += 1
             row["short_abandons"] += wait.abandoned - wait.queued <= short_abandon_ms
-        else:
+        elif not wait.closed:
             row["waiting"] += 1
             oldest = row["_oldest"]
             row["_oldest"] = wait.queued if oldest is None else min(oldest, wait.queued)

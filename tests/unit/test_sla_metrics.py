@@ -28,6 +28,7 @@ STATES = [
     _phone("s1", "abandoned", 3 * S),  # short abandon
     _phone("l1", "abandoned", 60 * S),
     _phone("w1", None, 0),  # still waiting
+    _phone("x1", "closed", 30 * S),  # closed unanswered: neither offered nor waiting
     _phone("t1", "answered", 5 * S, region="tver"),
     build_state([ev("received", T0, contact="e1", channel="email")]),
 ]
@@ -69,6 +70,6 @@ def test_compliance(rao: Policy) -> None:
     outcomes = [o for s in STATES for o in evaluate(s, rao, NOW)]
     rows = {r["milestone"]: r for r in compliance(outcomes)}
     phone = rows["phone.answer"]
-    assert (phone["met"], phone["breached"], phone["cancelled"], phone["total"]) == (3, 3, 1, 7)
+    assert (phone["met"], phone["breached"], phone["cancelled"], phone["total"]) == (3, 3, 2, 8)
     assert phone["met_share"] == pytest.approx(0.5)
     assert rows["email.dispatch"]["open"] == 1 and rows["email.dispatch"]["met_share"] is None
