@@ -186,8 +186,9 @@ def _plan(m: Milestone) -> _Plan:
         plan = _Plan(
             milestone=m,
             stops=tuple(sorted(m.stop_all, key=lambda t: t.value)),
-            stoppers=(*sorted(m.cancel, key=lambda t: t.value),
-                      *((_ABANDONED,) if m.abandon_rule else ())),
+            # abandoned first: at a tie with a cancel (abandoned + closed at once) it names the end
+            stoppers=(*((_ABANDONED,) if m.abandon_rule else ()),
+                      *sorted(m.cancel, key=lambda t: t.value)),
             always_on=m.calendar == TWENTY_FOUR_SEVEN,
             thresholds={},
         )

@@ -285,3 +285,10 @@ def test_channel_filter(rao: Policy) -> None:
     state = build_state([ev("queued", T0, channel=Channel.MESSENGER)])
     assert evaluate(state, rao, T0 + H) == []
     assert Kind.INQUIRY.value == "inquiry"
+
+
+def test_abandon_and_close_at_once_is_an_abandon(rao: Policy) -> None:
+    state = build_state([ev("queued", T0), ev("abandoned", T0 + 10 * S),
+                         ev("closed", T0 + 10 * S)])
+    outcome = _one(evaluate(state, rao, T0 + H), "phone.answer")
+    assert (outcome.status, outcome.ended_by) == (Status.CANCELLED, "abandoned")
