@@ -113,7 +113,7 @@ def backfill_command(
                                               "instant (default: the latest stored event).")
                      ] = None,
 ) -> None:
-    """Rebuild the outcome tables from the raw events with the pure SLA core.
+    """Rebuild the contacts and outcome tables from the raw events with the pure SLA core.
 
     Without --tenant/--from/--to the projections are emptied and rebuilt; with --tenant that
     tenant's rows are replaced; with a period the contacts in it are overwritten.

@@ -91,6 +91,12 @@ def test_stream_backfill_and_sla_evaluate_agree(
     assert result.outcomes == len(expected) == len(rebuilt)
     assert rebuilt == expected, _diff(rebuilt, expected)
     assert rebuilt == stream
+    # contacts: one row per contact, folded by the same core (duplicates ignored)
+    contacts, folded, statuses = migrated_warehouse.query(
+        "SELECT count(), sum(event_count), groupUniqArray(status) FROM contacts FINAL")[0]
+    assert contacts == len({e.contact_id for e in events})
+    assert folded == len({e.event_id for e in events})
+    assert {"answered", "abandoned"} <= set(statuses)
     # the views fed from `outcomes` were cleared and refilled with it, not doubled
     daily = migrated_warehouse.query(
         "SELECT sum(n) FROM (SELECT length((maxMapMerge(met)).1) AS n FROM outcome_stats_daily "
