@@ -193,8 +193,11 @@ def metrics_cmd(
         str, typer.Option("--format", help="table, json or csv.")
     ] = "table",
 ) -> None:
-    """Print queue metrics (service level, ASA, abandon rate, longest wait, AHT) and milestone
-    compliance per group."""
+    """Print queue metrics and milestone compliance per group.
+
+    Queue: service level, ASA, abandon rate, longest wait, AHT. Compliance: counts per status
+    and the share met, per milestone.
+    """
     from services.settings import load_settings
     from streams.sla.metrics import check_group_by, compliance, queue_metrics, queue_thresholds
     from streams.sla.replay import evaluate_all, load_events, paused_gc
