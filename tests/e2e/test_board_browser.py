@@ -3,7 +3,8 @@
 A phone call is queued through the ingest API and never answered. Within 2 s after its 40 s
 deadline the breach shows on the open board without a reload; acknowledging it in the page
 produces an AlertAcknowledged event on the acknowledgements topic (which the board reads back and
-shows). Screenshots in Russian and English are saved under tests/output/.
+shows). Screenshots in Russian and English are saved under tests/output/. Then the API is
+restarted under the open page, which reconnects by itself (no reload) and shows the same state.
 """
 
 from __future__ import annotations
@@ -158,6 +159,15 @@ def test_breach_appears_live_and_is_acknowledged(
     assert page.inner_text("#groups-title") == "Queues"
     assert page.eval_on_selector("#f-region", "e => e.value") == "tver"
     page.wait_for_selector(f"{breach_sel}.is-acked", timeout=10_000)
+
+    # the API restarts: the open page notices, reconnects by itself and shows the same board
+    page.evaluate("window.__sameDocument = true")
+    stack.stop("api")
+    page.wait_for_selector("#conn[data-state=offline]", timeout=15_000)
+    stack.restart_api()
+    page.wait_for_selector("#conn[data-state=live]", timeout=30_000)
+    page.wait_for_selector(f"{breach_sel}.is-acked", timeout=15_000)
+    assert page.evaluate("window.__sameDocument") is True, "the page was reloaded"
 
     # a wall screen: same page, larger type, still no horizontal scrolling
     small = page.eval_on_selector("body", "e => parseFloat(getComputedStyle(e).fontSize)")
