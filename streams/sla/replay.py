@@ -68,7 +68,7 @@ def load_events(lines: Iterable[str | bytes]) -> Loaded:
     groups = loaded.events
     latest = None
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
+        if not line or line.isspace():
             continue
         try:
             obj = orjson.loads(line)
@@ -137,9 +137,12 @@ def evaluate_all(
     states: dict[str, ContactState], policy: Policy, as_of: int
 ) -> list[Outcome]:
     """Outcomes of every contact at ``as_of``, sorted by contact_id then milestone."""
+    ids = [m.id for m in policy.milestones]
+    in_order = ids == sorted(ids)  # then evaluate's policy order is already milestone order
     out: list[Outcome] = []
     for cid in sorted(states):
-        out.extend(sorted(evaluate(states[cid], policy, as_of), key=lambda o: o.milestone))
+        found = evaluate(states[cid], policy, as_of)
+        out.extend(found if in_order else sorted(found, key=lambda o: o.milestone))
     return out
 
 

@@ -142,3 +142,10 @@ def test_cli_policy_defaults_to_the_setting(cli: typer.Typer, events_file: Path,
     result = CliRunner().invoke(cli, ["sla", "evaluate", "--input", str(events_file)])
     milestones = {json.loads(line)["milestone"] for line in result.stdout.splitlines()}
     assert milestones == {"written.answer"}  # the email contact under minenergo-186
+
+
+def test_replay_sorts_milestones_whatever_the_policy_order(minenergo: Policy) -> None:
+    lines = [_line(ev("received", T0, channel="web", kind="complaint")),
+             _line(ev("callback_requested", T0 + S, channel="web", kind="complaint"))]
+    rows = [r["milestone"] for r in replay(lines, minenergo).outcomes]
+    assert rows == ["callback", "complaint.status", "written.answer"]
