@@ -84,6 +84,22 @@ def diagnose(stack: BoardStack, read: Callable[[str], list[Any]]) -> str:
     return "\n".join(lines) + "\n" + stack.log_tail()
 
 
+def warehouse_alert_kinds(stack: BoardStack, contact: str, want: set[str],
+                          timeout_s: float = 30) -> set[str]:
+    """The `alert` values of the contact's rows in ClickHouse's alerts table (via the API)."""
+    deadline = time.monotonic() + timeout_s
+    kinds: set[str] = set()
+    while time.monotonic() < deadline:
+        res = httpx.get(f"{stack.base_url}/v1/contacts/{contact}/timeline",
+                        headers={"X-API-Key": stack.read_key}, timeout=10)
+        if res.status_code == 200:
+            kinds = {row["alert"] for row in res.json()["alerts"]}
+            if want <= kinds:
+                return kinds
+        time.sleep(0.5)
+    raise AssertionError(f"warehouse has {sorted(kinds)} for {contact}, wanted {sorted(want)}")
+
+
 def wait_or_explain(page: Any, selector: str, timeout_ms: int, stack: BoardStack,
                     read: Callable[[str], list[Any]]) -> None:
     try:
@@ -148,6 +164,9 @@ def test_breach_appears_live_and_is_acknowledged(
     follow = wait_for_record(read_records, stack.topic("acknowledgements"), "FollowUpMarked",
                              lambda d: d["alert_id"] == alert_id, timeout_s=15)
     assert follow["action"] == "called_back"
+    # ...and both land in ClickHouse (the sink runs in the API process), seen in the timeline
+    kinds = warehouse_alert_kinds(stack, contact, want={"acknowledged", "called_back"})
+    assert {"warning", "breached", "acknowledged", "called_back"} <= kinds
 
     # the English switch, and the choice of language survives a reload
     page.click("#lang-en")
