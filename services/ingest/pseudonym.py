@@ -20,6 +20,7 @@ from pathlib import Path
 REF_PREFIX = "cr_"
 REF_PATTERN = re.compile(r"^cr_[0-9a-f]{24}$")
 # 10-15 digits with the usual separators, not part of a longer number or a dotted id.
+_DIGIT = re.compile(r"\d")
 PHONE = re.compile(r"(?<![\w.+])\+?\d(?:[\s\-()]{0,3}\d){9,14}(?![\w:]|\.\d)")
 EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 # Attribute names (lower case, letters only) whose values are personal data whatever they hold.
@@ -118,15 +119,16 @@ class Pseudonymizer:
             ("name", normalize_name),
         ):
             value = customer.get(kind)
-            if isinstance(value, str) and normalize(value):
-                return self.ref(kind, normalize(value))
+            normalized = normalize(value) if isinstance(value, str) else ""
+            if normalized:
+                return self.ref(kind, normalized)
         return None
 
     def scrub_text(self, text: str) -> str:
         """Replace phone numbers and email addresses inside free text by their pseudonyms."""
         if "@" in text:
             text = EMAIL.sub(lambda m: self.ref("email", normalize_email(m.group())), text)
-        if sum(c.isdigit() for c in text) >= 10:
+        if len(text) >= 10 and _DIGIT.search(text):
             text = PHONE.sub(lambda m: self.ref("phone", normalize_phone(m.group())), text)
         return text
 

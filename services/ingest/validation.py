@@ -148,15 +148,15 @@ def _scrubbed(event: ContactEvent, p: Pseudonymizer) -> ContactEvent:
     def text(value: str | None) -> str | None:
         return None if value is None else p.scrub_text(value)
 
-    return replace(
-        event,
-        office=text(event.office),
-        agent=text(event.agent),
-        queue=text(event.queue),
-        topic=text(event.topic),
-        related_to=text(event.related_to),
-        attributes=p.scrub_attributes(event.attributes),
-    )
+    changes: dict[str, Any] = {
+        name: scrubbed
+        for name in ("office", "agent", "queue", "topic", "related_to")
+        if (scrubbed := text(getattr(event, name))) != getattr(event, name)
+    }
+    attributes = p.scrub_attributes(event.attributes)
+    if attributes != event.attributes:
+        changes["attributes"] = attributes
+    return replace(event, **changes) if changes else event
 
 
 @dataclass(frozen=True, slots=True)
