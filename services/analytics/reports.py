@@ -32,24 +32,17 @@ _FILTERS: tuple[tuple[str, str, str], ...] = (
     ("milestones", "milestone IN {milestones:Array(String)}", "milestones"),
 )
 
-_OUTCOME_FIELDS = ("status", "elapsed_ms", "target_ms", "started_at", "started_local",
-                   "channel", "region", "office", "customer_category", "contact_kind")
-# Inner aliases are prefixed: an alias named like a column would shadow it in the WHERE.
-_LATEST = ", ".join(f"argMax({c}, evaluated_at) AS latest_{c}" for c in _OUTCOME_FIELDS)
-_RENAME = ", ".join(f"latest_{c} AS {c}" for c in _OUTCOME_FIELDS)
-
-
 def compliance(
     tenant: str, f: ReportFilters, limit: int, settings_sql: str
 ) -> tuple[str, dict[str, Any], list[str]]:
     """Compliance per group from ``outcomes``.
 
-    Duplicates and revisions: the inner query keeps ONE row per (contact_id, milestone) -- the
-    newest revision by evaluated_at (argMax), which is also what ReplacingMergeTree(evaluated_at)
-    keeps -- so a redelivered record or an older revision never counts. The range filter is
-    applied to the rows before argMax (a clock's started_at does not change between revisions
-    except on reopen, in which case the newest revision inside the range is used) and again to
-    the newest revision after it.
+    Duplicates and revisions: read with FINAL. The table is ReplacingMergeTree(evaluated_at)
+    keyed by (tenant, contact_id, milestone), so FINAL keeps exactly the newest revision of each
+    clock -- a redelivered record or an older revision never counts. The filters are on
+    columns outside the sorting key, so ClickHouse applies them after the FINAL merge: a clock
+    is judged by its newest revision only. (argMax per key gives the same answer; measured
+    7x slower at 2.5M clocks, see bench/queries.py.)
     """
     where = ["tenant = {tenant:String}",
              f"started_at >= {{start:{DT}}}", f"started_at < {{end:{DT}}}"]
@@ -76,10 +69,7 @@ def compliance(
         "avgIf(elapsed_ms, status IN ('met', 'breached')) / 1000 AS mean_elapsed_s, "
         "quantileExactIf(0.9)(elapsed_ms, status IN ('met', 'breached')) / 1000 "
         "AS p90_elapsed_s "
-        f"FROM (SELECT contact_id, milestone, {_RENAME} FROM (SELECT contact_id, milestone, "
-        f"{_LATEST} "
-        f"FROM {OUTCOMES} WHERE {' AND '.join(where)} GROUP BY contact_id, milestone)) "
-        f"WHERE started_at >= {{start:{DT}}} AND started_at < {{end:{DT}}} "
+        f"FROM {OUTCOMES} FINAL WHERE {' AND '.join(where)} "
         f"{group_clause}{order_clause}LIMIT {{limit:UInt32}} {settings_sql}"
     )
     columns = [d.value for d in f.group_by] + [
