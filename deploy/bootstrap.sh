@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything Kontakt needs on a fresh Debian machine, idempotently:
 #   1. Debian packages the tests use (as root only: Debian's clickhouse-server for the
-#      clickhouse-driver contract, chromium for the board's browser test);
+#      clickhouse-driver contract, chromium and a Cyrillic font for the board's browser test);
 #   2. a virtualenv in .venv with the project and its test tools;
 #   3. the Apache Kafka broker jars from Maven Central, cached outside the repository.
 set -euo pipefail
@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 # The Kafka broker needs a JRE 17+ and Maven (to resolve its jars, deploy/kafka/fetch.sh);
 # the broker tests drop root's DAC override with setpriv (util-linux).
-APT_PACKAGES=(clickhouse-server chromium openjdk-17-jre-headless maven util-linux)
+APT_PACKAGES=(clickhouse-server chromium fonts-dejavu-core openjdk-17-jre-headless maven util-linux)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
