@@ -5,6 +5,8 @@ is lost, and only a record whose ack the dying broker never sent can come twice.
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from collections import Counter
@@ -113,3 +115,41 @@ def test_no_event_lost_or_duplicated_across_a_broker_restart(
         f"outage: {dict(statuses)} requests, {len(sent)} events, {len(duplicated)} produced "
         f"twice by retries, restart took {restartable_broker.restarts[-1]:.1f} s"
     )
+
+
+def test_a_frozen_broker_gets_a_bounded_503_never_a_2xx(
+    restartable_broker: RestartableBroker, tmp_path: Path
+) -> None:
+    """A broker that accepts connections but does not answer (the JVM stopped with SIGSTOP)
+    is the 'slow' case: the request must end within the publish timeout with a 503."""
+    create_topic(restartable_broker.bootstrap)
+    settings = ingest_settings(
+        tmp_path, restartable_broker.bootstrap, TOPIC, ingest_publish_timeout_s=2.0
+    )
+    key = create_key(settings)
+    pid = int(restartable_broker.broker.pid_path.read_text())
+    headers = {"Authorization": f"Bearer {key}"}
+    with serve(settings) as url, httpx.Client(base_url=url, headers=headers, timeout=30) as http:
+        assert http.post("/ingest/events/batch", json=make_events(10, "pre")).status_code == 200
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            began = time.monotonic()
+            frozen = http.post("/ingest/events/batch", json=make_events(10, "frozen"))
+            waited = time.monotonic() - began
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        assert frozen.status_code == 503, frozen.text
+        assert frozen.headers["Retry-After"] == str(settings.ingest_retry_after_s)
+        assert waited < 2.0 + 5.0 + 2.0  # publish timeout + producer's first-metadata bound
+        deadline = time.monotonic() + 60
+        while True:  # the thawed broker takes the same events again
+            response = http.post("/ingest/events/batch", json=make_events(10, "frozen"))
+            if response.status_code == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        assert response.status_code == 200, response.text
+    on_topic = Counter(
+        codec.decode_event(r.value or b"").event_id
+        for r in read_all(restartable_broker.bootstrap, TOPIC, timeout_s=60)
+    )
+    assert {f"pre-{i}" for i in range(10)} | {f"frozen-{i}" for i in range(10)} <= set(on_topic)
