@@ -211,7 +211,7 @@ class LocalBroker:
                 raise UserError(
                     f"Kafka broker exited while starting (code {code}): {line}; see {path}"
                 )
-            if _accepts(HOST, self.settings.kafka_port) and _answers_metadata(self.bootstrap):
+            if _accepts(HOST, self.settings.kafka_port) and answers_metadata(self.bootstrap):
                 return
             time.sleep(0.05)
         line, path = self._last_error()
@@ -292,14 +292,17 @@ def _accepts(host: str, port: int) -> bool:
         return False
 
 
-def _answers_metadata(bootstrap: str) -> bool:
-    """True once the broker lists itself in a metadata response (it is registered, unfenced)."""
+def answers_metadata(bootstrap: str, timeout_ms: int = 2000) -> bool:
+    """True once a broker lists itself in a metadata response (it is registered, unfenced).
+    Also what GET /health asks of any cluster, local or not."""
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
 
     try:
         admin = KafkaAdminClient(
-            bootstrap_servers=bootstrap, bootstrap_timeout_ms=2000, request_timeout_ms=2000
+            bootstrap_servers=bootstrap,
+            bootstrap_timeout_ms=timeout_ms,
+            request_timeout_ms=timeout_ms,
         )
     except KafkaError:
         return False

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from typing import Any
+
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,7 +31,9 @@ class Settings(BaseSettings):
 
     # --- Kafka ---------------------------------------------------------------------------
     kafka_bootstrap: str = Field(
-        default="127.0.0.1:9092", description="Bootstrap servers of the Kafka cluster."
+        default="",
+        description="Bootstrap servers of the Kafka cluster. Empty: the local broker, "
+        "127.0.0.1:KONTAKT_KAFKA_PORT.",
     )
     kafka_port: int = Field(default=9092, description="Port of the local broker (kontakt up).")
     kafka_controller_port: int = Field(
@@ -125,6 +129,11 @@ class Settings(BaseSettings):
     query_max_execution_s: int = Field(
         default=10, ge=1, description="ClickHouse max_execution_time of analytics queries (s)."
     )
+    appeal_window_days: int = Field(
+        default=7, ge=0, le=365,
+        description="Contacts of one customer and topic within this many days of the previous "
+        "one's last event are one appeal (a repeat after a resolution counts against it).",
+    )
     whatif_max_days: int = Field(
         default=92, ge=1, description="Longest period a what-if re-evaluation may cover (days)."
     )
@@ -197,6 +206,16 @@ class Settings(BaseSettings):
     notify_group: str = Field(
         default="kontakt-notifier", description="Consumer group of the notifier."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _local_bootstrap(cls, data: Any) -> Any:
+        """Without an explicit cluster, clients talk to the local broker on its own port, so
+        changing KONTAKT_KAFKA_PORT alone moves both together."""
+        if isinstance(data, dict) and not data.get("kafka_bootstrap"):
+            port = data.get("kafka_port") or cls.model_fields["kafka_port"].default
+            data = {**data, "kafka_bootstrap": f"127.0.0.1:{port}"}
+        return data
 
     @property
     def warehouse_url(self) -> str:

@@ -7,29 +7,9 @@ import socket
 
 from fastapi import APIRouter, Request, Response
 
+from services.localkafka import answers_metadata
+
 router = APIRouter(tags=["health"])
-
-
-def kafka_reachable(bootstrap: str, timeout_s: float = 1.0) -> bool:
-    """True when at least one bootstrap server accepts a TCP connection and answers metadata."""
-    from kafka import KafkaAdminClient  # kafka-python; imported here to keep start-up light
-
-    try:
-        client = KafkaAdminClient(
-            bootstrap_servers=bootstrap,
-            request_timeout_ms=int(timeout_s * 1000) + 500,
-            api_version_auto_timeout_ms=int(timeout_s * 1000),
-            connections_max_idle_ms=int(timeout_s * 1000) + 10_000,
-        )
-    except Exception:
-        return False
-    try:
-        client.list_topics()
-        return True
-    except Exception:
-        return False
-    finally:
-        client.close()
 
 
 def tcp_reachable(bootstrap: str, timeout_s: float = 1.0) -> bool:
@@ -47,9 +27,12 @@ def tcp_reachable(bootstrap: str, timeout_s: float = 1.0) -> bool:
 async def health(request: Request, response: Response) -> dict[str, object]:
     settings = request.app.state.settings
     loop = asyncio.get_running_loop()
+    # A quick TCP probe first, so a dead broker is reported at once rather than after the
+    # metadata request's timeout.
     kafka_ok = await loop.run_in_executor(
-        None, lambda: tcp_reachable(settings.kafka_bootstrap) and kafka_reachable(
-            settings.kafka_bootstrap)
+        None,
+        lambda: tcp_reachable(settings.kafka_bootstrap)
+        and answers_metadata(settings.kafka_bootstrap),
     )
     warehouse = getattr(request.app.state, "warehouse", None)
     if warehouse is None:

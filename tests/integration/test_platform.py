@@ -1,0 +1,141 @@
+"""`kontakt up` / `kontakt down` as a newcomer runs them: the real broker, topics, migrations,
+the worker and the API (with the embedded sink) as separate processes in a temp data dir.
+
+Acceptance of the Foundation issue: /health reports both backends up; killing the broker makes
+/health say so within seconds; `kontakt down` leaves no process behind; bad configuration is
+one clear line, not a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.fixtures.kafka import free_port
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+
+def _env(data_dir: Path, **extra: str) -> dict[str, str]:
+    kafka_port = free_port()
+    env = {
+        **os.environ,
+        "KONTAKT_DATA_DIR": str(data_dir),
+        "KONTAKT_KAFKA_PORT": str(kafka_port),
+        "KONTAKT_KAFKA_CONTROLLER_PORT": str(free_port()),
+        "KONTAKT_KAFKA_BOOTSTRAP": f"127.0.0.1:{kafka_port}",
+        "KONTAKT_KAFKA_HEAP": "256m",
+        "KONTAKT_API_PORT": str(free_port()),
+        "KONTAKT_TOPIC_PARTITIONS": "2",
+    }
+    env.update(extra)
+    return env
+
+
+def kontakt(env: dict[str, str], *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli.main", *args],
+        env=env, capture_output=True, text=True, timeout=timeout, check=False,
+    )
+
+
+def _processes_under(path: Path) -> list[str]:
+    """Command lines of live processes that mention the data dir (broker, worker, API)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            environ = (proc / "environ").read_bytes()
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z" and (str(path) in cmdline or str(path).encode() in environ):
+            found.append(f"{proc.name}: {cmdline[:160]}")
+    return found
+
+
+def _health(port: str) -> tuple[int, dict]:
+    response = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
+    return response.status_code, response.json()
+
+
+def test_up_health_broker_loss_and_down_leaves_nothing(tmp_path: Path) -> None:
+    data_dir = tmp_path / "kontakt"
+    env = _env(data_dir)
+    port = env["KONTAKT_API_PORT"]
+    try:
+        started = time.monotonic()
+        up = kontakt(env, "up", "--health-timeout", "120")
+        assert up.returncode == 0, up.stdout + up.stderr
+        up_s = time.monotonic() - started
+        print(f"kontakt up took {up_s:.1f} s")
+        status, body = _health(port)
+        assert (status, body["kafka"], body["clickhouse"]) == (200, "up", "up"), body
+
+        broker_pid = int((data_dir / "kafka" / "broker.pid").read_text())
+        os.kill(broker_pid, signal.SIGKILL)
+        killed = time.monotonic()
+        while time.monotonic() - killed < 10:
+            status, body = _health(port)
+            if body["kafka"] == "down":
+                break
+            time.sleep(0.25)
+        noticed_s = time.monotonic() - killed
+        assert body["kafka"] == "down" and status == 503, body
+        assert body["clickhouse"] == "up"
+        print(f"/health noticed the dead broker after {noticed_s:.1f} s")
+    finally:
+        down = kontakt(env, "down")
+    assert down.returncode == 0, down.stdout + down.stderr
+    deadline = time.monotonic() + 10
+    while _processes_under(data_dir) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _processes_under(data_dir) == []
+
+
+def _one_line_error(result: subprocess.CompletedProcess, *words: str) -> str:
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert "Traceback" not in result.stderr, result.stderr
+    assert len(lines) == 1, result.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+    return lines[0]
+
+
+def test_kafka_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        env = _env(tmp_path / "k", KONTAKT_KAFKA_PORT=str(taken))
+        _one_line_error(kontakt(env, "up"), str(taken), "KONTAKT_KAFKA_PORT")
+    assert _processes_under(tmp_path / "k") == []
+
+
+def test_missing_java_is_one_clear_line(tmp_path: Path) -> None:
+    env = _env(tmp_path / "k", PATH="/nonexistent", JAVA_HOME="/nonexistent")
+    _one_line_error(kontakt(env, "kafka", "start"), "java")
+
+
+def test_unreachable_clickhouse_url_is_one_clear_line(tmp_path: Path) -> None:
+    env = _env(tmp_path / "k", KONTAKT_CLICKHOUSE_URL=f"clickhouse://127.0.0.1:{free_port()}/x")
+    _one_line_error(kontakt(env, "migrate"), "127.0.0.1")
+
+
+def test_unwritable_data_dir_is_one_clear_line(tmp_path: Path) -> None:
+    # Root may write anywhere, so "unwritable" is made by a file standing where a directory goes.
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    env = _env(blocker / "data")
+    _one_line_error(kontakt(env, "migrate"), str(blocker))
