@@ -122,6 +122,8 @@ class BoardFeed:
                     continue
                 await self._drain(consumer, catch_up=not self.ready.is_set())
                 self.ready.set()
+                self.board.prune(now_ms())
+                self.staffing.prune(now_ms())
                 await consumer.topics()
         finally:
             await consumer.stop()

@@ -28,6 +28,7 @@ ACKNOWLEDGED = "AlertAcknowledged"
 FOLLOW_UP = "FollowUpMarked"
 FEED_KINDS = frozenset({"warning", "breached"})
 HOUR = 3_600_000
+MAX_REMEMBERED = 200_000  # alert ids kept for acknowledgements (about a day of a large centre)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +69,9 @@ class LiveBoard:
         self.feed: OrderedDict[str, dict[str, Any]] = OrderedDict()  # alert_id -> alert
         self.risks: dict[str, dict[str, Any]] = {}  # contact_id|milestone -> risk
         self.storms: dict[str, dict[str, Any]] = {}
-        self.acks: dict[str, dict[str, Any]] = {}  # alert_id -> ack state
-        self.alerts_seen: dict[str, tuple[str, str, str]] = {}  # alert_id -> tenant/region/ch
+        self.acks: OrderedDict[str, dict[str, Any]] = OrderedDict()  # alert_id -> ack state
+        # alert_id -> (tenant, region, channel), for acknowledging from the page
+        self.alerts_seen: OrderedDict[str, tuple[str, str, str]] = OrderedDict()
         self.feed_size = feed_size
         self.risk_keep_ms = risk_keep_ms
         self.storm_keep_ms = storm_keep_ms
@@ -92,7 +94,7 @@ class LiveBoard:
             "due_at", "stopped_at", "elapsed_ms", "target_ms", "raised_at", "tenant", "region",
             "channel", "contact_kind", "customer_category", "office")}
         where = (alert["tenant"], alert["region"], alert["channel"])
-        self.alerts_seen[alert["alert_id"]] = where
+        self._remember(alert["alert_id"], where)
         out: list[Update] = []
         if alert["alert"] in FEED_KINDS:
             alert["ack"] = self.acks.get(alert["alert_id"])
@@ -145,7 +147,7 @@ class LiveBoard:
         storm = dict(datum)
         storm["ack"] = self.acks.get(storm["alert_id"])
         self.storms[storm["alert_id"]] = storm
-        self.alerts_seen[storm["alert_id"]] = ("", storm["region"], "phone")
+        self._remember(storm["alert_id"], ("", storm["region"], "phone"))
         return [Update("storm", storm, None, storm["region"], "phone")]
 
     def _ack(self, datum: Mapping[str, Any], follow_up: bool) -> list[Update]:
@@ -158,11 +160,21 @@ class LiveBoard:
             state.update(acknowledged_by=datum["acknowledged_by"],
                          acknowledged_at=datum["acknowledged_at"], note=datum.get("note"))
         self.acks[alert_id] = state
+        self.acks.move_to_end(alert_id)
+        while len(self.acks) > MAX_REMEMBERED:
+            self.acks.popitem(last=False)
         for holder in (self.feed, self.storms):
             if alert_id in holder:
                 holder[alert_id]["ack"] = state
         tenant = datum.get("tenant") or None
         return [Update("ack", state, tenant, datum.get("region"), datum.get("channel"))]
+
+    def _remember(self, alert_id: str, where: tuple[str, str, str]) -> None:
+        """Bounded memory: the oldest alerts are forgotten first (they left the board)."""
+        self.alerts_seen[alert_id] = where
+        self.alerts_seen.move_to_end(alert_id)
+        while len(self.alerts_seen) > MAX_REMEMBERED:
+            self.alerts_seen.popitem(last=False)
 
     # --- reading -----------------------------------------------------------------------------
     def prune(self, now: int) -> None:

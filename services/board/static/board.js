@@ -4,6 +4,7 @@
 import { TEXTS, fmt } from "./i18n.js";
 
 const SL_TARGET = 0.8;
+const STORM_KEEP_MS = 3600000;  // as the server's LiveBoard.storm_keep_ms
 // Real-time channels first: they are the ones a shift lead can still act on within minutes.
 const CHANNELS = ["phone", "messenger", "in_person", "email", "web", "post"];
 const $ = (sel) => document.querySelector(sel);
@@ -296,7 +297,8 @@ function renderFeed() {
 }
 
 function renderStorms() {
-  const storms = [...state.storms.values()].filter((s) => !state.region || s.region === state.region);
+  const storms = [...state.storms.values()].filter((s) =>
+    (!state.region || s.region === state.region) && s.window_end >= now() - STORM_KEEP_MS);
   $("#storms").replaceChildren(...storms.map((s) => el("div", { class: "storm", "data-alert-id": s.alert_id },
     el("span", { "aria-hidden": "true", text: "⚡ " }),
     el("strong", { text: `${t("storm")}: ${s.region}` }),
@@ -376,5 +378,5 @@ $("#lang-en").addEventListener("click", () => setLang("en"));
 setupFilters();
 applyTexts();
 setInterval(tick, 500);
-setInterval(loadStaffing, 30000);
+setInterval(() => { loadStaffing(); schedule("storms"); }, 30000);
 start();
