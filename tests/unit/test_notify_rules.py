@@ -94,3 +94,18 @@ def test_quiet_hours_use_the_region_zone_and_wrap_midnight() -> None:
                      timezone="Asia/Kamchatka")
     assert in_quiet_hours(kamchatka, alert, utc(11, 0))  # 23:00 there (UTC+12)
     assert not in_quiet_hours(rule, alert, utc(11, 0))  # 14:00 in Tver
+
+
+def test_cli_checks_the_rules_file(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "KONTAKT_DATA_DIR": str(tmp_path), "TEST_HOOK_SECRET": "abc"}
+    cmd = [sys.executable, "-m", "services.cli.main", "notifier", "--check"]
+    env.pop("KONTAKT_NOTIFY_RULES", None)
+    none = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    assert none.returncode == 2 and "KONTAKT_NOTIFY_RULES" in none.stderr
+    env["KONTAKT_NOTIFY_RULES"] = str(write(tmp_path, GOOD))
+    ok = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    assert ok.returncode == 0 and "1 rule(s)" in ok.stdout
