@@ -7,6 +7,7 @@ Run: .venv/bin/python bench/codec.py [N]
 from __future__ import annotations
 
 import io
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -87,6 +88,10 @@ def main(n: int = 100_000) -> None:
         print(f"{label:52} {rate:12,.0f}")
     print(f"encode ratio codec/raw fastavro: {rows[0][1] / rows[2][1]:.2f}")
     print(f"decode ratio codec/raw fastavro: {rows[1][1] / rows[3][1]:.2f}")
+    print("RESULT " + json.dumps({  # one machine-readable line for bench/run_all.py
+        "bench": "codec", "records": n, "codec_encode_per_s": round(rows[0][1]),
+        "codec_decode_per_s": round(rows[1][1]), "raw_encode_per_s": round(rows[2][1]),
+        "raw_decode_per_s": round(rows[3][1])}))
 
 
 if __name__ == "__main__":

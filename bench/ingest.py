@@ -200,6 +200,10 @@ def main() -> None:
     raw_rate = rows[2][1]
     for label, rate in rows:
         print(f"{label:<58} {rate:>10,.0f} {rate / raw_rate:>8.2f}")
+    print("RESULT " + orjson.dumps({  # one machine-readable line for bench/run_all.py
+        "bench": "ingest", "events": args.n, "api_1_events_per_s": round(rows[0][1]),
+        "api_2_events_per_s": round(rows[1][1]), "raw_producer_events_per_s": round(raw_rate),
+        "edge_only_events_per_s": round(rows[3][1])}).decode())
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ Run: .venv/bin/python bench/kafka_start.py [--rounds N]
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import socket
 import statistics
@@ -97,6 +98,11 @@ def main() -> None:
         cpu = statistics.median(c for _, c in runs)
         print(f"{name:34} {wall:16.2f} {cpu:15.2f} {wall / base_wall:7.2f} {cpu / base_cpu:6.2f}")
     print(f"rounds: {args.rounds}; format + start until the broker answers metadata")
+    default = results["serial GC + C1 + CDS (default)"]
+    print("RESULT " + json.dumps({  # one machine-readable line for bench/run_all.py
+        "bench": "kafka_start", "rounds": args.rounds, "baseline_wall_s": base_wall,
+        "baseline_cpu_s": base_cpu, "default_wall_s": statistics.median(w for w, _ in default),
+        "default_cpu_s": statistics.median(c for _, c in default)}))
 
 
 if __name__ == "__main__":

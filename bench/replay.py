@@ -114,6 +114,10 @@ def main(n: int, profile: bool) -> None:
     print(f"{'step':<46} {'events/s':>12} {'vs orjson':>10} {'replay / this':>14}")
     for name, rate in results:
         print(f"{name:<46} {rate:>12,.0f} {rate / floor:>10.2f} {replay_rate / rate:>14.2f}")
+    print("RESULT " + json.dumps({  # one machine-readable line for bench/run_all.py
+        "bench": "replay", "events": len(lines), "replay_events_per_s": round(replay_rate),
+        "baseline_orjson_events_per_s": round(floor),
+        "baseline_group_sort_gc_paused_events_per_s": round(results[-2][1])}))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from __future__ import annotations
 import cProfile
 import hashlib
 import itertools
+import json
 import os
 import pstats
 import sys
@@ -87,6 +88,11 @@ def main(days: float, profile: bool) -> None:
         speedup = f"{simulated_s / wall:9,.0f}" if wall else f"{'-':>9}"
         ratio = rate / serialise_rate
         print(f"{name:<44} {rate:>10,.0f} {cpu_text} {wall_text} {ratio:>8.2f} {speedup}")
+    print("RESULT " + json.dumps({  # one machine-readable line for bench/run_all.py
+        "bench": "simulate", "days": days, "events": n_written,
+        "cli_events_per_cpu_s": round(rows[2][1]),
+        "baseline_events_per_cpu_s": round(serialise_rate),
+        "generate_events_per_cpu_s": round(rows[1][1])}))
 
 
 if __name__ == "__main__":

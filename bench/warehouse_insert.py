@@ -10,6 +10,7 @@ Run: .venv/bin/python bench/warehouse_insert.py [ROWS] [BATCH]
 
 from __future__ import annotations
 
+import json
 import sys
 import tempfile
 import time
@@ -132,6 +133,9 @@ def main(n: int = 200_000, batch: int = 50_000) -> None:
     print(f"{'method':<48} {'rows/s':>12} {'x baseline':>11}")
     for name, rate in results:
         print(f"{name:<48} {rate:>12,.0f} {rate / baseline:>11.2f}")
+    print("RESULT " + json.dumps({  # one machine-readable line for bench/run_all.py
+        "bench": "warehouse_insert", "rows": n, "baseline_rows_per_s": round(baseline),
+        "chdb_rows_per_s": round(results[1][1]), "chdb_events_rows_per_s": round(results[2][1])}))
 
 
 if __name__ == "__main__":
