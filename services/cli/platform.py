@@ -146,7 +146,32 @@ def demo(settings: Settings, seed: int, outage_region: str, outage_at: float) ->
         down(settings)
 
 
+def settings_table(settings: Settings) -> str:
+    """The README's configuration table: every setting, its variable, default and meaning."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = field.default if name != "kafka_bootstrap" else ""
+        shown = f"`{default}`" if default not in ("", None) else "(empty)"
+        if name == "cache_dir":
+            shown = "`~/.cache/kontakt`"
+        description = (field.description or "").replace("|", "\\|")
+        rows.append(f"| `KONTAKT_{name.upper()}` | {shown} | {description} |")
+    return "\n".join(rows)
+
+
 def register(app: typer.Typer) -> None:
+    @app.command("config")
+    def config_command(
+        markdown: Annotated[bool, typer.Option(help="Print the README's table.")] = False,
+    ) -> None:
+        """Show the settings this process would use (from KONTAKT_* variables)."""
+        settings = load_settings()
+        if markdown:
+            typer.echo(settings_table(settings))
+            return
+        for name in Settings.model_fields:
+            typer.echo(f"KONTAKT_{name.upper()}={getattr(settings, name)}")
+
     @app.command("demo")
     def demo_command(
         seed: Annotated[int, typer.Option(help="Simulator seed.")] = 7,
