@@ -149,3 +149,16 @@ def test_replay_sorts_milestones_whatever_the_policy_order(minenergo: Policy) ->
              _line(ev("callback_requested", T0 + S, channel="web", kind="complaint"))]
     rows = [r["milestone"] for r in replay(lines, minenergo).outcomes]
     assert rows == ["callback", "complaint.status", "written.answer"]
+
+
+def test_kontakt_console_command_runs_the_replay() -> None:
+    import subprocess
+    import sys
+
+    kontakt = Path(sys.executable).with_name("kontakt")
+    text = "\n".join(LINES) + "\n"
+    done = subprocess.run([str(kontakt), "sla", "evaluate", "--policy", "rao-ues-2007"],
+                          input=text, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1  # two bad lines
+    assert [json.loads(x)["contact_id"] for x in done.stdout.splitlines()] == ["a", "b", "c"]
+    assert "line 3:" in done.stderr
