@@ -39,11 +39,17 @@ METRIC_COLUMNS: tuple[str, ...] = (
     "waiting_now", "breaches",
 )
 
+REMEDIATION_COLUMNS: tuple[str, ...] = (
+    "remediation_id", "tenant", "action_id", "step", "root_cause", "region", "owner", "due_at",
+    "complaint_ids", "recorded_by", "at", "note",
+)
+
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "events": EVENT_COLUMNS,
     "outcomes": OUTCOME_COLUMNS,
     "alerts": ALERT_COLUMNS,
     "metrics": METRIC_COLUMNS,
+    "remediation": REMEDIATION_COLUMNS,
 }
 
 TableRows = list[tuple[str, Row]]
@@ -114,6 +120,13 @@ def follow_up_rows(datum: Mapping[str, Any]) -> TableRows:
     return _action_row(datum, datum["action"], datum["marked_at"])
 
 
+def remediation_rows(datum: Mapping[str, Any]) -> TableRows:
+    """A corrective-action step (schemas/avro/RemediationRecorded; docs/appeals.md)."""
+    return [("remediation", _remediation_row(datum))]
+
+
+_remediation_row = itemgetter(*REMEDIATION_COLUMNS)
+
 MAPPERS: dict[str, Callable[[Mapping[str, Any]], TableRows]] = {
     "ContactEventRecorded": event_rows,
     "MilestoneOutcomeEvaluated": outcome_rows,
@@ -122,6 +135,7 @@ MAPPERS: dict[str, Callable[[Mapping[str, Any]], TableRows]] = {
     "MetricsSnapshotTaken": metric_rows,
     "AlertAcknowledged": acknowledgement_rows,
     "FollowUpMarked": follow_up_rows,
+    "RemediationRecorded": remediation_rows,
 }
 
 

@@ -94,8 +94,8 @@ def test_new_migration_numbered_below_the_last_applied_is_an_error(
 ) -> None:
     (migrations / "007_outcome_stats_daily.sql").rename(migrations / "020_outcome_stats_daily.sql")
     migrate(chdb_warehouse, migrations)
-    (migrations / "010_late.sql").write_text("SELECT 1;")
-    with pytest.raises(UserError, match="010_late.sql is numbered below"):
+    (migrations / "019_late.sql").write_text("SELECT 1;")
+    with pytest.raises(UserError, match="019_late.sql is numbered below"):
         migrate(chdb_warehouse, migrations)
 
 
