@@ -1,7 +1,7 @@
 // The shift lead's live board. Plain ES module, no build step, no network beyond this API.
 // Data arrives over Server-Sent Events (/api/board/stream): a snapshot, then updates. Timers tick
 // here, from the due instants the server sent, corrected by the server's clock offset.
-import { TEXTS, fmt } from "./i18n.js";
+import { MILESTONES, TEXTS, fmt } from "./i18n.js";
 
 const SL_TARGET = 0.8;
 const STORM_KEEP_MS = 3600000;  // as the server's LiveBoard.storm_keep_ms
@@ -45,6 +45,7 @@ const pct = (x) => (x === null || x === undefined ? "—" :
   new Intl.NumberFormat(state.lang, { style: "percent", maximumFractionDigits: 1 }).format(x));
 const clockTime = (ms) => new Date(ms).toLocaleTimeString(state.lang === "ru" ? "ru-RU" : "en-GB");
 const channelName = (c) => t(c) || c;
+const milestoneName = (m) => MILESTONES[state.lang][m] || m;
 
 // --- texts and language ------------------------------------------------------------------
 function applyTexts() {
@@ -216,7 +217,7 @@ function renderRisks() {
     class: `item ${r.status === "breached" ? "breached" : "warning"}`, "data-contact": r.contact_id },
     statusBadge(r.status === "breached" ? "breached" : "warning"),
     el("strong", { class: "contact", text: r.contact_id }),
-    el("span", { class: "meta", text: `${r.milestone} · ${r.region} · ${channelName(r.channel)}` }),
+    el("span", { class: "meta", text: `${milestoneName(r.milestone)} · ${r.region} · ${channelName(r.channel)}` }),
     countdown(r.due_at))));
   $("#risks-empty").hidden = items.length > 0;
   tick();
@@ -266,7 +267,7 @@ function feedItem(a) {
     "data-contact": a.contact_id },
     statusBadge(a.alert, a.threshold),
     el("strong", { class: "contact", text: a.contact_id }),
-    el("span", { class: "meta", text: `${a.milestone} · ${a.region} · ${channelName(a.channel)} · ${clockTime(a.raised_at)}` }),
+    el("span", { class: "meta", text: `${milestoneName(a.milestone)} · ${a.region} · ${channelName(a.channel)} · ${clockTime(a.raised_at)}` }),
     ackState(a), actions(a));
 }
 

@@ -47,6 +47,20 @@ export const TEXTS = {
   },
 };
 
+// Milestones of the built-in policies (streams/sla/presets); other ids are shown as they are.
+export const MILESTONES = {
+  ru: {
+    "phone.answer": "Ответ оператора", "email.dispatch": "Регистрация письма",
+    "office.wait": "Очередь в офисе", "callback": "Обратный звонок",
+    "written.answer": "Письменный ответ", "complaint.status": "Статус жалобы",
+  },
+  en: {
+    "phone.answer": "Operator answer", "email.dispatch": "Email registration",
+    "office.wait": "Office queue", "callback": "Call-back",
+    "written.answer": "Written answer", "complaint.status": "Complaint status",
+  },
+};
+
 export function fmt(template, values) {
   return template.replace(/\{(\w+)\}/g, (_, k) => (k in values ? String(values[k]) : ""));
 }
