@@ -37,6 +37,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "services.cli.send",
     "services.cli.history",  # sink, backfill, sla whatif
     "services.cli.notifier",  # kontakt notifier (webhook/email alerts)
+    "services.cli.appeals",  # kontakt appeals link
 )
 
 
