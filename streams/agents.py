@@ -130,7 +130,7 @@ def register_agents(worker: Worker) -> None:
 
 async def fire_deadlines(worker: Worker) -> None:
     """Emit what changed for every contact whose next instant has passed."""
-    if not worker.ready:
+    if not worker.ready or worker.app.should_stop:
         return
     table = worker.contacts
     for emission in worker.processor.on_timer(now_ms(), lambda c: table.get(c.encode())):
@@ -139,7 +139,7 @@ async def fire_deadlines(worker: Worker) -> None:
 
 async def publish_metrics(worker: Worker) -> None:
     """Live figures to the metrics topic; new phone contacts to the storm-counts topic."""
-    if not worker.ready:
+    if not worker.ready or worker.app.should_stop:
         return
     for record in worker.processor.snapshots(now_ms()):
         key = "|".join(str(record[k] or "") for k in ("tenant", "channel", "region", "office"))
@@ -149,6 +149,8 @@ async def publish_metrics(worker: Worker) -> None:
 
 
 async def raise_storms(worker: Worker) -> None:
+    if worker.app.should_stop:
+        return
     for alert in worker.storm.evaluate(now_ms()):
         await worker.send(worker.alerts, alert["region"].encode(), (ALERT_STORM, alert))
 

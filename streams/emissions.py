@@ -16,6 +16,7 @@ an alert emitted twice (redelivery, restart after a crash) carries the same id.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -44,10 +45,20 @@ class Emission:
         return bool(self.alerts or self.outcomes)
 
 
+def uuid5(name: str, namespace: uuid.UUID = _NAMESPACE) -> str:
+    """``str(uuid.uuid5(namespace, name))`` without building UUID objects (3x faster; ids are
+    made for every alert and outcome on the hot path)."""
+    d = bytearray(hashlib.sha1(namespace.bytes + name.encode()).digest()[:16])
+    d[6] = (d[6] & 0x0F) | 0x50
+    d[8] = (d[8] & 0x3F) | 0x80
+    h = d.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def alert_id(contact_id: str, milestone: str, alert: str, threshold: float | None) -> str:
     """Deterministic id of an SLA alert: the same clock event always gets the same id."""
     mark = "" if threshold is None else repr(float(threshold))
-    return str(uuid.uuid5(_NAMESPACE, f"{contact_id}|{milestone}|{alert}|{mark}"))
+    return uuid5(f"{contact_id}|{milestone}|{alert}|{mark}")
 
 
 def signature(outcome: Outcome) -> Signature:
@@ -126,7 +137,7 @@ def outcome_record(outcome: Outcome, sig: Signature, now: int) -> dict[str, Any]
     """A MilestoneOutcomeEvaluated datum; its id names this revision of the outcome."""
     revision = f"{outcome.contact_id}|{outcome.milestone}|{sig!r}"
     return {
-        "outcome_id": str(uuid.uuid5(_NAMESPACE, revision)),
+        "outcome_id": uuid5(revision),
         "warnings_crossed": [float(t) for t in outcome.warnings_crossed],
         "evaluated_at": now,
         **_common(outcome),

@@ -12,6 +12,7 @@ edge, because a breach must be noticed when nothing arrives.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,8 +100,9 @@ class ContactProcessor:
         self.heap = DeadlineHeap()
         self.metrics: dict[int, LiveMetrics] = {}
         self.storm = StormCounts()
-        self._cache: dict[str, Entry] = {}
+        self._cache: dict[str, Entry] = {}  # insertion order = least recently used first
         self._cache_size = cache_size
+        self._metrics_due: dict[str, tuple[int, ContactState, list[Outcome]]] = {}
 
     # --- events --------------------------------------------------------------------------
     def on_event(
@@ -144,7 +146,7 @@ class ContactProcessor:
         entry.signatures = emission.signatures
         contact_id = entry.state.contact_id
         self.heap.schedule(contact_id, next_change(entry.state, self.policy, now), entry.partition)
-        self._metrics_for(entry.partition).update(contact_id, _facts(entry.state, outcomes))
+        self._metrics_due[contact_id] = (entry.partition, entry.state, outcomes)
         return emission
 
     # --- timers --------------------------------------------------------------------------
@@ -177,6 +179,7 @@ class ContactProcessor:
         self.heap.clear()
         self.metrics.clear()
         self._cache.clear()
+        self._metrics_due.clear()
         horizon = now - self.metrics_cfg.keep_ms
         for _key, raw in items:
             entry = decode_value(raw)
@@ -191,6 +194,12 @@ class ContactProcessor:
 
     # --- periodic output -----------------------------------------------------------------
     def snapshots(self, now: int) -> list[dict[str, Any]]:
+        """MetricsSnapshotTaken datums of every partition. The figures of contacts changed
+        since the last snapshot are brought up to date here, once per contact, rather than on
+        every event (a contact often gets several events between two snapshots)."""
+        for contact_id, (partition, state, outcomes) in self._metrics_due.items():
+            self._metrics_for(partition).update(contact_id, _facts(state, outcomes))
+        self._metrics_due.clear()
         out = []
         for partition in sorted(self.metrics):
             live = self.metrics[partition]
@@ -205,13 +214,17 @@ class ContactProcessor:
         return live
 
     def _remember(self, contact_id: str, entry: Entry) -> None:
-        """Cache contacts with open clocks (the timer needs them); forget finished ones."""
-        if contact_id in self.heap or entry.dirty:
-            if len(self._cache) >= self._cache_size:
-                self._cache = {k: v for k, v in self._cache.items() if v.dirty}
-            self._cache[contact_id] = entry
-        else:
-            self._cache.pop(contact_id, None)
+        """Keep recently touched contacts decoded (an LRU bounded by cache_size): the next
+        event or timer of a contact then skips the table read and JSON decoding. Entries with
+        timer emissions not yet written to the table are never evicted."""
+        cache = self._cache
+        cache.pop(contact_id, None)
+        cache[contact_id] = entry
+        if len(cache) > self._cache_size:
+            oldest = [k for k, v in itertools.islice(cache.items(), self._cache_size // 10 + 1)
+                      if not v.dirty]
+            for key in oldest:
+                del cache[key]
 
     def _count_storm(self, state: ContactState) -> None:
         if state.channel is Channel.PHONE and _offered(state):

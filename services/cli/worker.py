@@ -8,6 +8,7 @@ it only re-processes the uncommitted tail (alerts carry deterministic ids).
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 import typer
@@ -30,6 +31,14 @@ def run_worker(loglevel: str = "info", create_topics: bool = True) -> None:
         worker = create_worker(settings)
     except PolicyError as exc:
         raise UserError(f"KONTAKT_SLA_POLICY: {exc}") from None
+    level = logging.getLevelName(loglevel.upper())
+
+    @worker.app.task
+    async def _root_log_level() -> None:
+        # mode leaves the root logger at DEBUG (only its handler filters): every debug() of
+        # aiokafka and faust then builds a LogRecord, a measurable share of the CPU.
+        logging.getLogger().setLevel(level)
+
     faust.Worker(worker.app, loglevel=loglevel, quiet=True).execute_from_commandline()
 
 

@@ -1,0 +1,267 @@
+"""Throughput and breach latency of `kontakt worker`, next to a raw aiokafka baseline.
+
+One run:
+1. a broker (the local one of services.localkafka on free ports in a temp dir, or --bootstrap),
+   topics under a fresh prefix;
+2. N phone events (queued/answered pairs, some abandoned) produced to contact-events;
+3. baseline: a plain aiokafka consume-and-decode loop (decode_event) over that topic;
+4. the worker (a `kontakt worker` subprocess, RocksDB store) over the same topic: events/s
+   from the consumer group's committed offsets;
+5. latency: a sustained RATE events/s for DURATION s with some calls never answered; the lag
+   between each such call's deadline and its SlaBreached on the alerts topic (broker append
+   time), p50/p99.
+
+Run: .venv/bin/python bench/worker.py [--events 50000] [--rate 2000] [--duration 60]
+Goals (issue): worker >= 10,000 events/s, ratio >= 0.35, breach p99 <= 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from schemas.codec import decode, decode_event, encode_event
+from schemas.events import Channel, ContactEvent, EventType
+from services.settings import Settings, load_settings
+
+KONTAKT = Path(sys.executable).parent / "kontakt"
+DEADLINE_MS = 40_000
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def call_events(n_contacts: int, start_ms: int, spacing_ms: int, seed: int = 1,
+                unanswered: float = 0.0, prefix: str = "c") -> list[ContactEvent]:
+    """Two events per call (queued, then answered or abandoned), or one when unanswered."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n_contacts):
+        cid = f"{prefix}{i}"
+        t = start_ms + i * spacing_ms
+        out.append(ContactEvent(f"{cid}-q", cid, "bench", "tver", Channel.PHONE,
+                                EventType.QUEUED, t))
+        if rng.random() >= unanswered:
+            end = EventType.ANSWERED if rng.random() < 0.85 else EventType.ABANDONED
+            out.append(ContactEvent(f"{cid}-e", cid, "bench", "tver", Channel.PHONE, end,
+                                    t + rng.randint(1_000, 60_000)))
+    return out
+
+
+async def produce(bootstrap: str, topic: str, events: list[ContactEvent]) -> float:
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20,
+                                max_batch_size=256 * 1024, acks=1)
+    await producer.start()
+    began = time.perf_counter()
+    try:
+        batch = []
+        for e in events:
+            batch.append(await producer.send(topic, encode_event(e), key=e.contact_id.encode()))
+        await producer.flush()
+        await asyncio.gather(*batch)
+    finally:
+        await producer.stop()
+    return len(events) / (time.perf_counter() - began)
+
+
+async def raw_consume(bootstrap: str, topic: str, n: int) -> float:
+    """The baseline: consume and decode every event, nothing else (events/s)."""
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    seen, began = 0, 0.0
+    try:
+        while seen < n:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=5000)
+            for records in batches.values():
+                if not began:
+                    began = time.perf_counter()
+                for record in records:
+                    decode_event(record.value)
+                seen += len(records)
+    finally:
+        await consumer.stop()
+    return seen / (time.perf_counter() - began)
+
+
+def committed(admin: Any, group: str, topic: str) -> int:
+    from kafka.errors import KafkaError
+
+    try:
+        offsets = admin.list_group_offsets({group: None}).get(group, {})
+    except KafkaError:  # the group has no coordinator yet: nothing committed
+        return 0
+    return sum(meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset > 0)
+
+
+def worker_throughput(bootstrap: str, group: str, topic: str, n: int, timeout_s: float) -> float:
+    """events/s between the first and the last committed-offset progress of the worker."""
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    first: tuple[float, int] | None = None
+    deadline = time.monotonic() + timeout_s
+    done = 0
+    try:
+        while time.monotonic() < deadline:
+            done = committed(admin, group, topic)
+            now = time.monotonic()
+            if done and first is None:
+                first = (now, done)
+            if done >= n and first is not None:
+                return (done - first[1]) / max(now - first[0], 1e-9)
+            time.sleep(0.25)
+    finally:
+        admin.close()
+    raise TimeoutError(f"worker committed {done} of {n} events in {timeout_s:.0f} s")
+
+
+async def sustained(bootstrap: str, topic: str, rate: int, duration_s: int) -> set[str]:
+    """Produce `rate` events/s of live calls; 10% of the calls in the first (duration-45) s
+    are never answered. Returns those contact ids."""
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks=1)
+    await producer.start()
+    rng = random.Random(3)
+    unanswered: set[str] = set()
+    pending: list[tuple[int, ContactEvent]] = []
+    began = time.time()
+    tick, sent, n = 0.05, 0, 0
+    try:
+        while time.time() - began < duration_s:
+            now = int(time.time() * 1000)
+            due = int((time.time() - began) * rate)
+            while sent < due:
+                cid = f"live{n}"
+                n += 1
+                ev = ContactEvent(f"{cid}-q", cid, "bench", "kursk", Channel.PHONE,
+                                  EventType.QUEUED, now)
+                await producer.send(topic, encode_event(ev), key=cid.encode())
+                sent += 1
+                if time.time() - began < duration_s - 45 and rng.random() < 0.1:
+                    unanswered.add(cid)
+                else:
+                    at = now + rng.randint(1_000, 20_000)
+                    end = ContactEvent(f"{cid}-a", cid, "bench", "kursk", Channel.PHONE,
+                                       EventType.ANSWERED, at)
+                    pending.append((at, end))
+            ready = [p for p in pending if p[0] <= now]
+            pending = [p for p in pending if p[0] > now]
+            for _, ev in ready:
+                await producer.send(topic, encode_event(ev), key=ev.contact_id.encode())
+                sent += 1
+            await asyncio.sleep(tick)
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return unanswered
+
+
+def breach_latencies(bootstrap: str, alerts_topic: str, contacts: set[str]) -> list[float]:
+    from services.adapters.kafka_reader import read_all
+
+    out = []
+    for record in read_all(bootstrap, alerts_topic, timeout_s=60):
+        name, alert = decode(record.value or b"")
+        if name == "SlaAlertRaised" and alert["alert"] == "breached" \
+                and alert["contact_id"] in contacts:
+            out.append((record.timestamp_ms - alert["due_at"]) / 1000)
+    return sorted(out)
+
+
+def pct(values: list[float], p: float) -> float:
+    return values[min(len(values) - 1, int(p * len(values)))] if values else float("nan")
+
+
+def start_broker(tmp: Path) -> tuple[Any, str]:
+    from services.localkafka import LocalBroker
+
+    port = free_port()
+    settings = load_settings(data_dir=tmp, kafka_port=port, kafka_controller_port=free_port(),
+                             kafka_bootstrap=f"127.0.0.1:{port}", kafka_heap="512m")
+    broker = LocalBroker(settings)
+    broker.start(timeout_s=120)
+    return broker, settings.kafka_bootstrap
+
+
+def start_worker(settings: Settings, tmp: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "KONTAKT_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+           "KONTAKT_TOPIC_PREFIX": settings.topic_prefix,
+           "KONTAKT_WORKER_APP_ID": settings.worker_app_id, "KONTAKT_DATA_DIR": str(tmp)}
+    log = (tmp / "worker.log").open("wb")
+    return subprocess.Popen([str(KONTAKT), "worker", "--loglevel", "warning",
+                             "--no-create-topics"], env=env, stdout=log, stderr=log)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--rate", type=int, default=2_000)
+    parser.add_argument("--duration", type=int, default=60)
+    parser.add_argument("--bootstrap", default="")
+    args = parser.parse_args()
+    from services.topics import apply_topics
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-worker-"))
+    broker, bootstrap = (None, args.bootstrap) if args.bootstrap else start_broker(tmp / "kafka")
+    worker = None
+    try:
+        suffix = uuid.uuid4().hex[:8]
+        settings = load_settings(kafka_bootstrap=bootstrap, topic_prefix=f"bench{suffix}.",
+                                 worker_app_id=f"bench-worker-{suffix}")
+        list(apply_topics(settings))
+        topic = settings.topic(settings.events_topic)
+        past = int(time.time() * 1000) - 3_600_000
+        events = call_events(args.events * 10 // 19, past, 10)[: args.events]
+        produce_rate = asyncio.run(produce(bootstrap, topic, events))
+        raw_rate = asyncio.run(raw_consume(bootstrap, topic, len(events)))
+        worker = start_worker(settings, tmp)
+        worker_rate = worker_throughput(bootstrap, settings.worker_app_id, topic, len(events),
+                                        timeout_s=600)
+        unanswered = asyncio.run(sustained(bootstrap, topic, args.rate, args.duration))
+        time.sleep(3)
+        lat = breach_latencies(bootstrap, settings.topic("alerts"), unanswered)
+        load = os.getloadavg()[0]
+        print(f"events {len(events)}, cores {os.cpu_count()}, load average {load:.1f}")
+        print(f"{'measure':<44}{'value':>14}")
+        print(f"{'producer (aiokafka, for reference) ev/s':<44}{produce_rate:>14,.0f}")
+        print(f"{'baseline: aiokafka consume + decode ev/s':<44}{raw_rate:>14,.0f}")
+        print(f"{'kontakt worker ev/s':<44}{worker_rate:>14,.0f}")
+        print(f"{'ratio worker / baseline':<44}{worker_rate / raw_rate:>14.2f}")
+        print(f"{'breach alerts measured at ' + str(args.rate) + ' ev/s':<44}"
+              f"{len(lat):>8} of {len(unanswered)}")
+        print(f"{'breach latency p50 (s)':<44}{pct(lat, 0.50):>14.3f}")
+        print(f"{'breach latency p99 (s)':<44}{pct(lat, 0.99):>14.3f}")
+        print(f"{'breach latency max (s)':<44}{(lat[-1] if lat else float('nan')):>14.3f}")
+    finally:
+        if worker is not None:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        if broker is not None:
+            broker.stop()
+
+
+if __name__ == "__main__":
+    main()
