@@ -112,6 +112,27 @@ def committed(admin: Any, group: str, topic: str) -> int:
     return sum(meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset > 0)
 
 
+def committed_once(bootstrap: str, group: str, topic: str) -> int:
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        return committed(admin, group, topic)
+    finally:
+        admin.close()
+
+
+def end_offsets(bootstrap: str, topic: str) -> int:
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        return sum(consumer.end_offsets(parts).values())
+    finally:
+        consumer.close()
+
+
 def worker_throughput(bootstrap: str, group: str, topic: str, n: int, timeout_s: float) -> float:
     """events/s between the first and the last committed-offset progress of the worker."""
     from kafka import KafkaAdminClient
@@ -237,7 +258,11 @@ def main() -> None:
         worker = start_worker(settings, tmp)
         worker_rate = worker_throughput(bootstrap, settings.worker_app_id, topic, len(events),
                                         timeout_s=600)
+        before = time.monotonic()
         unanswered = asyncio.run(sustained(bootstrap, topic, args.rate, args.duration))
+        produced = end_offsets(bootstrap, topic)
+        lag = produced - committed_once(bootstrap, settings.worker_app_id, topic)
+        kept_up = (produced - len(events)) / (time.monotonic() - before)
         time.sleep(3)
         lat = breach_latencies(bootstrap, settings.topic("alerts"), unanswered)
         load = os.getloadavg()[0]
@@ -247,6 +272,8 @@ def main() -> None:
         print(f"{'baseline: aiokafka consume + decode ev/s':<44}{raw_rate:>14,.0f}")
         print(f"{'kontakt worker ev/s':<44}{worker_rate:>14,.0f}")
         print(f"{'ratio worker / baseline':<44}{worker_rate / raw_rate:>14.2f}")
+        print(f"{'sustained phase: events/s offered':<44}{kept_up:>14,.0f}")
+        print(f"{'worker lag at its end (events)':<44}{lag:>14,}")
         print(f"{'breach alerts measured at ' + str(args.rate) + ' ev/s':<44}"
               f"{len(lat):>8} of {len(unanswered)}")
         print(f"{'breach latency p50 (s)':<44}{pct(lat, 0.50):>14.3f}")

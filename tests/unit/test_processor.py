@@ -109,3 +109,25 @@ def test_timer_emissions_join_the_next_step() -> None:
     assert value is not None
     step = decode_value(value).steps[-1]
     assert step[0] == 1 and "breached" in [a["alert"] for a in step[1]]
+
+
+def test_the_next_change_shortcut_agrees_with_the_core() -> None:
+    import tempfile
+    from pathlib import Path
+
+    from streams.sla.clock import evaluate, next_change
+    from streams.sla.policy import load_policy as load
+    from streams.sla.state import build_state
+    from tests.integration.worker_day import DAY, simulated_day, write_combined_policy
+
+    policy = load(str(write_combined_policy(Path(tempfile.mkdtemp()) / "p.toml")))
+    proc = ContactProcessor(policy)
+    events = simulated_day(T0 - T0 % DAY, contacts=150)
+    by_contact: dict[str, list[ContactEvent]] = {}
+    for e in events:
+        by_contact.setdefault(e.contact_id, []).append(e)
+    for evs in by_contact.values():
+        state = build_state(evs)
+        for now in sorted({e.occurred_at for e in evs} | {evs[0].occurred_at + 41_000}):
+            outcomes = evaluate(state, policy, now)
+            assert proc._next(state, outcomes, now) == next_change(state, policy, now)
