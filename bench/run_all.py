@@ -41,6 +41,10 @@ BENCHES: tuple[Bench, ...] = (
         Headline("decode", "codec_decode_per_s", "records/s", "raw fastavro reader",
                  "raw_decode_per_s"),
     )),
+    Bench("board", "Live board fold + fan-out to 10 pages", ("100000",), 300, (
+        Headline("board feed", "board_records_per_s", "records/s", "codec.decode only",
+                 "decode_records_per_s"),
+    )),
     Bench("replay", "SLA replay throughput", ("500000",), 420, (
         Headline("replay", "replay_events_per_s", "events/s", "orjson.loads per line",
                  "baseline_orjson_events_per_s", goal=(">=", 100_000)),

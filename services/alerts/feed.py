@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from schemas.codec import CONTACT_EVENT, DecodeError, datum_to_event, decode
@@ -58,21 +59,28 @@ class BoardFeed:
         self.undecodable = 0
 
     def handle(self, value: bytes | None) -> list[Update]:
-        """Fold one Kafka record value into the board and the staffing tracker; the board
-        updates it caused (the caller publishes them, coalesced)."""
-        if not value:
-            return []
-        try:
-            name, datum = decode(value)
-        except DecodeError:
-            self.undecodable += 1
-            return []
-        self.records += 1
-        if name == CONTACT_EVENT:
-            with contextlib.suppress(ValueError):
-                self.staffing.add(datum_to_event(datum))
-            return []
-        return self.board.apply(name, datum)
+        """Fold one Kafka record value; see :meth:`fold`."""
+        return self.fold([value])
+
+    def fold(self, values: Iterable[bytes | None]) -> list[Update]:
+        """Fold record values into the board and the staffing tracker; the board updates they
+        caused (the caller publishes them, coalesced). Undecodable values are counted, skipped."""
+        decoded = []
+        for value in values:
+            if not value:
+                continue
+            try:
+                name, datum = decode(value)
+            except DecodeError:
+                self.undecodable += 1
+                continue
+            self.records += 1
+            if name == CONTACT_EVENT:
+                with contextlib.suppress(ValueError):
+                    self.staffing.add(datum_to_event(datum))
+            else:
+                decoded.append((name, datum))
+        return self.board.apply_batch(decoded)
 
     async def run(self) -> None:
         """Consume until cancelled, reconnecting after any failure."""
@@ -143,11 +151,8 @@ class BoardFeed:
         deadline = time.monotonic() + 5.0
         while time.monotonic() < deadline:
             batches = await consumer.getmany(timeout_ms=500, max_records=2000)
-            updates: list[Update] = []
-            for records in batches.values():
-                for record in records:
-                    updates.extend(self.handle(record.value))
-            self.hub.publish(coalesce(updates))
+            values = [record.value for records in batches.values() for record in records]
+            self.hub.publish(coalesce(self.fold(values)))
             if catch_up and not batches:
                 return
             await asyncio.sleep(0)

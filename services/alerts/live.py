@@ -14,11 +14,11 @@ belong to, so the hub can give each subscriber only what its key and filters all
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from services.alerts.metrics_view import MetricsView
+from services.alerts.metrics_view import Group, MetricsView
 
 SLA_ALERT = "SlaAlertRaised"
 STORM = "OutageStormSuspected"
@@ -80,6 +80,23 @@ class LiveBoard:
     def apply(self, name: str, datum: Mapping[str, Any]) -> list[Update]:
         handler = _HANDLERS.get(name)
         return handler(self, datum) if handler else []
+
+    def apply_batch(self, records: Iterable[tuple[str, Mapping[str, Any]]]) -> list[Update]:
+        """Like apply() for each record, but each touched metrics group's row is computed once,
+        at the end: the worker re-sends every group each tick, so rows are the hot path."""
+        out: list[Update] = []
+        touched: dict[Group, None] = {}
+        for name, datum in records:
+            if name == METRICS:
+                group = self.metrics.add(datum)
+                if group is not None:
+                    touched[group] = None
+            else:
+                out.extend(self.apply(name, datum))
+        for group in touched:
+            row = self.metrics.row(group)
+            out.append(Update("group", row, row["tenant"], row["region"], row["channel"]))
+        return out
 
     def _metrics(self, datum: Mapping[str, Any]) -> list[Update]:
         group = self.metrics.add(datum)
