@@ -157,3 +157,51 @@ def live_metrics(with_channel: bool, with_region: bool, settings_sql: str) -> st
         "LIMIT 1 BY channel, region, office LIMIT {limit:UInt32} "
         f"{settings_sql}"
     )
+
+
+#: Dimensions of the minute-fresh daily table (schemas/clickhouse/011_sl_daily.sql).
+DAILY_EXPR: dict[Dimension, str] = {
+    Dimension.CHANNEL: "channel",
+    Dimension.REGION: "region",
+    Dimension.CATEGORY: "customer_category",
+    Dimension.MILESTONE: "milestone",
+    Dimension.DAY: "local_day",
+    Dimension.MONTH: "toStartOfMonth(local_day)",
+}
+_DAILY_FILTERS = tuple(f for f in _FILTERS if f[0] != "offices")
+LATEST_REFRESH = (
+    "(SELECT max(refreshed_at) FROM sl_daily WHERE refreshed_at <= "
+    "(SELECT max(last_success_time) FROM system.view_refreshes "
+    "WHERE view = 'sl_daily_refresh'))"
+)
+
+
+def daily(tenant: str, f: ReportFilters, limit: int,
+          settings_sql: str) -> tuple[str, dict[str, Any], list[str]]:
+    """Compliance per group from ``sl_daily``: the newest complete refresh only (every row of
+    a refresh is a distinct group of one recomputation over outcomes FINAL, so there is
+    nothing to deduplicate). ``f.period`` holds local days (midnight UTC stamps of them)."""
+    where = ["tenant = {tenant:String}", f"refreshed_at = {LATEST_REFRESH}",
+             "local_day >= {d0:Date}", "local_day < {d1:Date}"]
+    params: dict[str, Any] = {
+        "tenant": tenant, "d0": instant(f.period.start_ms).date(),
+        "d1": instant(f.period.end_ms).date(), "limit": limit + 1,
+    }
+    for attr, clause, name in _DAILY_FILTERS:
+        values = getattr(f, attr)
+        if values:
+            where.append(clause)
+            params[name] = list(values)
+    names = [d.value for d in f.group_by]
+    select_groups = "".join(f"{DAILY_EXPR[d]} AS {d.value}, " for d in f.group_by)
+    group_clause = f"GROUP BY {', '.join(names)} ORDER BY {', '.join(names)} " if names else ""
+    sql = (
+        f"SELECT {select_groups}sum(total) AS n, sum(met) AS m, sum(breached) AS b, "
+        "sum(open) AS o, sum(cancelled) AS c, if(m + b = 0, NULL, m / (m + b)), "
+        "if(m + b = 0, NULL, sum(decided_elapsed_ms) / (m + b) / 1000) "
+        f"FROM sl_daily WHERE {' AND '.join(where)} "
+        f"{group_clause}LIMIT {{limit:UInt32}} {settings_sql}"
+    )
+    columns = names + ["total", "met", "breached", "open", "cancelled", "service_level",
+                       "mean_elapsed_s"]
+    return sql, params, columns

@@ -139,6 +139,7 @@ def test_every_endpoint_needs_a_read_key(api: dict[str, Any]) -> None:
     client = api["client"]
     paths = [
         "/v1/reports/sla?from=2026-03-01T00:00:00Z&to=2026-03-02T00:00:00Z",
+        "/v1/reports/sla/daily?from=2026-03-01&to=2026-03-02",
         "/v1/contacts/a1/timeline",
         "/v1/reports/regulatory?year=2026",
         "/v1/metrics/live",
@@ -239,3 +240,40 @@ def test_live_metrics_tenant_isolation_and_filters(api: dict[str, Any]) -> None:
         assert (
             api["client"].get("/v1/metrics/live", params=bad, headers=api["a"]).status_code == 422
         )
+
+
+# --- minute-fresh daily report ----------------------------------------------------------------
+
+def _refresh(api: dict[str, Any]) -> None:
+    warehouse = api["client"].app.state.warehouse
+    warehouse.execute("SYSTEM REFRESH VIEW sl_daily_refresh")
+    warehouse.execute("SYSTEM WAIT VIEW sl_daily_refresh")
+
+
+def test_daily_report_equals_the_exact_report(api: dict[str, Any]) -> None:
+    _refresh(api)
+    group = "channel,region,milestone,day"
+    for key in ("a", "b"):  # and each tenant sees only its own clocks
+        exact = api["client"].get("/v1/reports/sla", headers=api[key],
+                                  params={**PERIOD, "group_by": group}).json()["rows"]
+        r = api["client"].get("/v1/reports/sla/daily", headers=api[key], params={
+            "from": "2026-03-01", "to": "2026-04-01", "group_by": group})
+        assert r.status_code == 200, r.text
+        daily = r.json()
+        assert daily["refreshed_at"] is not None
+        fields = ("channel", "region", "milestone", "day", "total", "met", "breached",
+                  "service_level", "mean_elapsed_s")
+        assert [tuple(row[f] for f in fields) for row in daily["rows"]] == [
+            tuple(row[f] for f in fields) for row in exact]
+        assert daily["rows"]
+
+
+@pytest.mark.parametrize("params", [
+    {"from": "2026-03-01", "to": "2026-04-01", "group_by": "office"},
+    {"from": "2026-03-01", "to": "2026-04-01", "region": "tver'--"},
+    {"from": "2026-03-01'", "to": "2026-04-01"},
+    {"from": "2000-01-01", "to": "2026-04-01"},
+])
+def test_daily_report_rejects_bad_filters(api: dict[str, Any], params: dict[str, Any]) -> None:
+    r = api["client"].get("/v1/reports/sla/daily", params=params, headers=api["a"])
+    assert r.status_code == 422, r.text
