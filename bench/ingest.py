@@ -2,7 +2,7 @@
 raw kafka-python producer sending the same Avro bytes, measured in one run.
 
 1. A broker is started for the run (free ports, temporary directory; stopped at the end).
-2. The API (create_app, uvicorn in a thread, real HTTP on 127.0.0.1) takes N events in
+2. The API (create_app under uvicorn in its own process, real HTTP) takes N events in
    batches: JSON parsing, validation, pseudonymization, Avro encoding, publishing with
    acks=all and waiting for every ack, then the HTTP answer. Timed from the first request
    to the last answer, with 1 and with 2 concurrent clients.
@@ -16,7 +16,10 @@ Run: .venv/bin/python bench/ingest.py [N_EVENTS]
 from __future__ import annotations
 
 import argparse
+import os
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -26,13 +29,11 @@ from typing import Any
 
 import httpx
 import orjson
-import uvicorn
 from kafka import KafkaAdminClient, KafkaProducer
 
 from schemas.codec import encode_event
 from schemas.events import format_timestamp
 from services.adapters.kafka_reader import read_all
-from services.api.app import create_app
 from services.auth import KeyStore, Scope, TenantType
 from services.ingest.pseudonym import Pseudonymizer
 from services.ingest.validation import EdgeContext, prepare
@@ -83,17 +84,56 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - began
 
 
+def api_process(settings: Settings, port: int) -> subprocess.Popen[bytes]:
+    """`uvicorn services.api.app:create_app --factory` in its own process (its own GIL, as in
+    production), configured through KONTAKT_* variables; lifespan off (no warehouse/sink)."""
+    env = {
+        **os.environ,
+        **{
+            f"KONTAKT_{k.upper()}": str(v)
+            for k, v in {
+                "data_dir": settings.data_dir,
+                "kafka_bootstrap": settings.kafka_bootstrap,
+                "topic_prefix": "",
+                "events_topic": settings.events_topic,
+                "pseudonym_key": settings.pseudonym_key,
+            }.items()
+        },
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "services.api.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--lifespan",
+            "off",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return proc
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError("the API process did not start") from None
+            time.sleep(0.1)
+
+
 def run_api(settings: Settings, key: str, events: list[dict[str, Any]], clients: int) -> float:
     """Seconds to post all events as NDJSON batches from ``clients`` threads."""
     port = free_port()
-    app = create_app(settings)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
+    proc = api_process(settings, port)
     bodies = [
         b"\n".join(orjson.dumps(e) for e in events[i : i + BATCH])
         for i in range(0, len(events), BATCH)
@@ -125,9 +165,8 @@ def run_api(settings: Settings, key: str, events: list[dict[str, Any]], clients:
             http.post("/ingest/events", content=warm, headers={"Authorization": f"Bearer {key}"})
         return timed(all_clients)
     finally:
-        server.should_exit = True
-        thread.join(30)
-        app.state.ingest.close()
+        proc.terminate()
+        proc.wait(30)
 
 
 def run_raw(bootstrap: str, topic: str, values: list[tuple[bytes, bytes]]) -> float:
@@ -200,10 +239,19 @@ def main() -> None:
     raw_rate = rows[2][1]
     for label, rate in rows:
         print(f"{label:<58} {rate:>10,.0f} {rate / raw_rate:>8.2f}")
-    print("RESULT " + orjson.dumps({  # one machine-readable line for bench/run_all.py
-        "bench": "ingest", "events": args.n, "api_1_events_per_s": round(rows[0][1]),
-        "api_2_events_per_s": round(rows[1][1]), "raw_producer_events_per_s": round(raw_rate),
-        "edge_only_events_per_s": round(rows[3][1])}).decode())
+    print(
+        "RESULT "
+        + orjson.dumps(
+            {  # one machine-readable line for bench/run_all.py
+                "bench": "ingest",
+                "events": args.n,
+                "api_1_events_per_s": round(rows[0][1]),
+                "api_2_events_per_s": round(rows[1][1]),
+                "raw_producer_events_per_s": round(raw_rate),
+                "edge_only_events_per_s": round(rows[3][1]),
+            }
+        ).decode()
+    )
 
 
 if __name__ == "__main__":
