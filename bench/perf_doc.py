@@ -39,12 +39,15 @@ TABLE_ROWS: dict[str, dict[str, tuple[str, int]]] = {
     "worker": {"worker_events_per_s": ("kontakt worker ev/s", 0),
                "raw_consumer_events_per_s": ("baseline: aiokafka consume + decode", 0),
                "breach_p50_s": ("breach latency p50 (s)", 0),
-               "breach_p99_s": ("breach latency p99 (s)", 0)},
+               "breach_p99_s": ("breach latency p99 (s)", 0),
+               "sustained_events_per_s": ("sustained phase: events/s offered", 0)},
     "sink": {"sink_rows_per_s": ("sink, Kafka -> chdb, encoded", 0),
              "raw_insert_rows_per_s": ("raw chdb insert: same Avro bodies", 0),
              "freshness_p95_ms": ("p50", 1)},
     "warehouse_insert": {"chdb_rows_per_s": ("chdb adapter insert (Arrow stream)", 0),
                          "baseline_rows_per_s": ("chdb, SQL VALUES text (baseline)", 0)},
+    "board": {"board_records_per_s": ("decode + LiveBoard fold", 0),
+              "decode_records_per_s": ("baseline: codec.decode only", 0)},
     "queries": {"api_report_ms": ("API report", 0), "daily_view_ms": ("daily view", 0),
                 "naive_scan_ms": ("naive scan", 0)},
 }
@@ -114,7 +117,7 @@ def parse_headlines(name: str, stdout: str) -> dict[str, float]:
     if results:
         data: dict[str, Any] = json.loads(results[-1][len("RESULT "):])
         found.update({k: float(v) for k, v in data.items()
-                      if isinstance(v, int | float) and not isinstance(v, bool)})
+                      if isinstance(v, int | float) and not isinstance(v, bool) and v == v})
     return found
 
 
@@ -149,7 +152,7 @@ def machine_facts(root: Path) -> dict[str, str]:
 def fmt(value: float | None) -> str:
     if value is None:
         return "missing"
-    if abs(value) >= 1000:
+    if abs(value) >= 1000 or value == int(value):
         return f"{value:,.0f}"
     if abs(value) >= 10:
         return f"{value:.1f}"
@@ -185,7 +188,8 @@ def summary_rows(outcome: Outcome) -> list[str]:
         else:
             verdict = ", ".join(_met(m) for m in met)
         baseline = f"{fmt(base)} ({h.baseline_label})" if h.baseline_key else "-"
-        rows.append(f"| {outcome.bench.name} | {h.label} | {fmt(value)} {h.unit} | {baseline} "
+        shown = f"{fmt(value)} {h.unit}" if outcome.ok else "-"
+        rows.append(f"| {outcome.bench.name} | {h.label} | {shown} | {baseline} "
                     f"| {fmt(ratio) if ratio is not None else '-'} | {'; '.join(goals) or '-'} "
                     f"| {verdict} |")
     return rows

@@ -45,7 +45,7 @@ BENCHES: tuple[Bench, ...] = (
         Headline("board feed", "board_records_per_s", "records/s", "codec.decode only",
                  "decode_records_per_s"),
     )),
-    Bench("replay", "SLA replay throughput", ("500000",), 420, (
+    Bench("replay", "SLA replay throughput", ("200000",), 420, (
         Headline("replay", "replay_events_per_s", "events/s", "orjson.loads per line",
                  "baseline_orjson_events_per_s", goal=(">=", 100_000)),
     )),
@@ -71,8 +71,10 @@ BENCHES: tuple[Bench, ...] = (
           ("--events", "30000", "--rate", "500", "--duration", "55"), 600, (
         Headline("worker", "worker_events_per_s", "events/s", "aiokafka consume + decode",
                  "raw_consumer_events_per_s", goal=(">=", 10_000), ratio_goal=0.35),
-        Headline("breach latency p50", "breach_p50_s", "s"),
-        Headline("breach latency p99", "breach_p99_s", "s", goal=("<=", 1.0)),
+        Headline("sustained rate the worker kept up with", "sustained_events_per_s",
+                 "events/s"),
+        Headline("breach latency p50 at that rate", "breach_p50_s", "s"),
+        Headline("breach latency p99 at that rate", "breach_p99_s", "s", goal=("<=", 1.0)),
     )),
     Bench("sink", "Sink vs raw insert, freshness",
           ("100000", "--rate", "1000", "--seconds", "15"), 600, (

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import signal
@@ -279,6 +280,12 @@ def main() -> None:
         print(f"{'breach latency p50 (s)':<44}{pct(lat, 0.50):>14.3f}")
         print(f"{'breach latency p99 (s)':<44}{pct(lat, 0.99):>14.3f}")
         print(f"{'breach latency max (s)':<44}{(lat[-1] if lat else float('nan')):>14.3f}")
+        print("RESULT " + json.dumps({  # one machine-readable line for bench/run_all.py
+            "bench": "worker", "events": len(events), "worker_events_per_s": round(worker_rate),
+            "raw_consumer_events_per_s": round(raw_rate), "sustained_rate": args.rate,
+            "sustained_events_per_s": round(kept_up), "lag_at_end": lag,
+            "breaches_measured": len(lat), "unanswered": len(unanswered),
+            "breach_p50_s": pct(lat, 0.50), "breach_p99_s": pct(lat, 0.99)}))
     finally:
         if worker is not None:
             worker.send_signal(signal.SIGTERM)
