@@ -24,7 +24,7 @@ import orjson
 
 from schemas.events import parse_event
 from streams.sla.policy import load_policy
-from streams.sla.replay import format_instant, load_events, paused_gc, replay
+from streams.sla.replay import format_instant, load_events, ndjson, paused_gc, replay
 
 T0 = 1_796_000_000_000  # 2026-11-30, a Monday
 REGIONS = ("belgorod", "bryansk", "voronezh", "kursk", "tver", "yaroslavl")
@@ -100,8 +100,8 @@ def main(n: int, profile: bool) -> None:
                                                         for x in lines]),
         ("baseline: parse + group + sort", lambda: _group_only(lines)),
         ("baseline: parse + group + sort, gc paused", lambda: _paused(_group_only, lines)),
-        ("replay: parse, fold, evaluate, NDJSON out", lambda: [
-            orjson.dumps(row) for row in replay(lines, policy).outcomes]),
+        ("replay: parse, fold, evaluate, NDJSON out", lambda: ndjson(
+            replay(lines, policy).outcomes)),
     ]
     if profile:
         cProfile.runctx("replay(lines, policy)", globals(), {"lines": lines, "policy": policy},

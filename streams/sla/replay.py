@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from schemas.events import ContactEvent, EventValidationError, parse_event
-from streams.sla.clock import Outcome, evaluate
+from streams.sla.clock import Outcome, Status, evaluate
 from streams.sla.fastparse import fast_event
 from streams.sla.policy import Policy
 from streams.sla.state import ContactState, build_state
@@ -90,23 +90,27 @@ def load_events(lines: Iterable[str | bytes]) -> Loaded:
     return loaded
 
 
-_DAYS: dict[int, str] = {}
+_MINUTES: dict[int, str] = {}
 
 
 def format_instant(epoch_ms: int | None) -> str | None:
-    """Epoch ms -> ``2026-11-27T09:15:00.000Z`` (same text as schemas.events.format_timestamp,
-    a day-prefix cache keeps datetime out of the per-outcome path)."""
+    """Epoch ms -> ``2026-11-27T09:15:00.000Z`` (same text as schemas.events.format_timestamp;
+    a cache of ``2026-11-27T09:15:`` minute prefixes keeps datetime out of the per-outcome
+    path)."""
     if epoch_ms is None:
         return None
-    day, ms = divmod(epoch_ms, 86_400_000)
-    prefix = _DAYS.get(day)
+    minute, ms = divmod(epoch_ms, 60_000)
+    prefix = _MINUTES.get(minute)
     if prefix is None:
-        prefix = datetime.fromtimestamp(day * 86_400, UTC).strftime("%Y-%m-%dT")
-        _DAYS[day] = prefix
-    seconds, millis = divmod(ms, 1000)
-    minutes, second = divmod(seconds, 60)
-    hour, minute = divmod(minutes, 60)
-    return f"{prefix}{hour:02d}:{minute:02d}:{second:02d}.{millis:03d}Z"
+        prefix = datetime.fromtimestamp(minute * 60, UTC).strftime("%Y-%m-%dT%H:%M:")
+        if len(_MINUTES) > 1_000_000:
+            _MINUTES.clear()
+        _MINUTES[minute] = prefix
+    second, millis = divmod(ms, 1000)
+    return f"{prefix}{second:02d}.{millis:03d}Z"
+
+
+_STATUS_TEXT = {status: status.value for status in Status}
 
 
 def outcome_to_json(o: Outcome) -> dict[str, Any]:
@@ -114,7 +118,7 @@ def outcome_to_json(o: Outcome) -> dict[str, Any]:
     return {
         "contact_id": o.contact_id,
         "milestone": o.milestone,
-        "status": o.status.value,
+        "status": _STATUS_TEXT[o.status],
         "started_at": format_instant(o.started_at),
         "due_at": format_instant(o.due_at),
         "stopped_at": format_instant(o.stopped_at),
@@ -146,6 +150,11 @@ def evaluate_all(
     return out
 
 
+def ndjson(rows: Iterable[dict[str, Any]]) -> bytes:
+    """Outcome rows as NDJSON bytes, one line per row, for a single write."""
+    return b"".join(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE) for row in rows)
+
+
 @dataclass(frozen=True, slots=True)
 class ReplayResult:
     outcomes: list[dict[str, Any]]
@@ -157,10 +166,16 @@ class ReplayResult:
 def replay(lines: Iterable[str | bytes], policy: Policy, as_of: int | None = None) -> ReplayResult:
     """Evaluate every contact in ``lines`` at ``as_of`` (default: the latest occurred_at)."""
     with paused_gc():
-        loaded = load_events(lines)
-        when = as_of if as_of is not None else loaded.latest
-        states = loaded.states()
-        outcomes = [] if when is None else evaluate_all(states, policy, when)
-        anomalies = {cid: s.anomalies for cid, s in sorted(states.items()) if s.anomalies}
-        rows = [outcome_to_json(o) for o in outcomes]
+        # the events and states are freed when _replay returns, still inside the pause: the
+        # collector, once back, never scans the millions of them (about 5% of the run)
+        return _replay(lines, policy, as_of)
+
+
+def _replay(lines: Iterable[str | bytes], policy: Policy, as_of: int | None) -> ReplayResult:
+    loaded = load_events(lines)
+    when = as_of if as_of is not None else loaded.latest
+    states = loaded.states()
+    outcomes = [] if when is None else evaluate_all(states, policy, when)
+    anomalies = {cid: s.anomalies for cid, s in sorted(states.items()) if s.anomalies}
+    rows = [outcome_to_json(o) for o in outcomes]
     return ReplayResult(rows, loaded.errors, when, anomalies)
