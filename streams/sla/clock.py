@@ -22,6 +22,7 @@ from enum import StrEnum
 from schemas.events import Channel, CustomerCategory, EventType, Kind
 from streams.sla.calendars import ALWAYS_ON, TWENTY_FOUR_SEVEN, Calendar, get_calendar
 from streams.sla.policy import Milestone, Policy
+from streams.sla.records import positional_constructor
 from streams.sla.state import ContactState
 
 _PAUSED, _RESUMED, _CLOSED, _REOPENED = (
@@ -65,6 +66,7 @@ class Outcome:
     calendar: str = "24x7"
 
 
+_new_outcome = positional_constructor(Outcome)
 Pause = tuple[int, int | None]
 
 
@@ -238,25 +240,15 @@ def _clock(state: ContactState, m: Milestone, facts: _Facts, now: int) -> tuple[
         status = _OPEN
     else:
         status = _MET if met_possible else _CANCELLED
-    outcome = Outcome(
-        contact_id=state.contact_id,
-        milestone=m.id,
-        status=status,
-        started_at=start,
-        due_at=None if reached is None else reached - 1,
-        stopped_at=end,
-        elapsed_ms=elapsed,
-        target_ms=target,
-        warnings_crossed=tuple(w for w, ms in plan.warning_ms(target) if elapsed >= ms),
-        tenant=state.tenant,
-        region=state.region,
-        channel=_PLAIN[state.channel],
-        kind=_PLAIN[state.kind],
-        customer_category=_PLAIN[state.customer_category],
-        office=state.office,
-        ended_by=None if ended_by is None else _PLAIN[ended_by],
-        paused=end is None and bool(pauses) and pauses[-1][1] is None,
-        calendar=m.calendar,
+    # fields in declaration order, without the dataclass __init__ (records.py)
+    outcome = _new_outcome(
+        state.contact_id, m.id, status, start, None if reached is None else reached - 1, end,
+        elapsed, target, tuple(w for w, ms in plan.warning_ms(target) if elapsed >= ms),
+        state.tenant, state.region, _PLAIN[state.channel], _PLAIN[state.kind],
+        _PLAIN[state.customer_category], state.office,
+        None if ended_by is None else _PLAIN[ended_by],  # ended_by
+        end is None and bool(pauses) and pauses[-1][1] is None,  # paused
+        m.calendar,
     )
     return outcome, pauses, cal
 

@@ -13,9 +13,11 @@ from __future__ import annotations
 from bisect import insort
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from schemas.events import Channel, ContactEvent, CustomerCategory, EventType, Kind
+from streams.sla.records import positional_constructor
 
 OPENING = frozenset({EventType.RECEIVED, EventType.QUEUED, EventType.CALLBACK_REQUESTED})
 #: event type -> event types of which at least one must have happened before it
@@ -40,10 +42,11 @@ class ContactState:
     anomalies: tuple[str, ...] = ()
 
 
-def _key(event: ContactEvent) -> tuple[int, str]:
-    return (event.occurred_at, event.event_id)
+#: sort key of the state's events: (occurred_at, event_id), computed in C
+_key = attrgetter("occurred_at", "event_id")
 
 
+_new_state = positional_constructor(ContactState)
 _PAUSED, _RESUMED, _CLOSED, _REOPENED = (
     EventType.PAUSED, EventType.RESUMED, EventType.CLOSED, EventType.REOPENED)
 _ABANDONED, _ANSWERED = EventType.ABANDONED, EventType.ANSWERED
@@ -109,16 +112,9 @@ def _derive(events: tuple[ContactEvent, ...]) -> ContactState:
         elif etype is _CLOSED:
             closed = True
         seen.add(etype)
-    return ContactState(
-        contact_id=first.contact_id,
-        tenant=tenant,
-        region=region,
-        channel=channel,
-        kind=kind,
-        customer_category=category,
-        office=office,
-        events=events,
-        anomalies=tuple(found),
+    # fields in declaration order, without the dataclass __init__ (records.py)
+    return _new_state(
+        first.contact_id, tenant, region, channel, kind, category, office, events, tuple(found)
     )
 
 
