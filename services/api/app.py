@@ -19,6 +19,7 @@ ROUTERS: tuple[str, ...] = (
     "services.analytics.router",  # /v1/reports/*, /v1/contacts/*/timeline, /v1/metrics/live
     "services.analytics.whatif_api",  # POST /v1/sla/whatif
     "services.appeals.router",  # /v1/reports/appeals, /v1/appeals, remediation, categories
+    "services.appeals.remediation_api",  # POST /v1/remediation
 )
 
 
