@@ -15,7 +15,14 @@ from typing import Any
 import orjson
 import pytest
 
-from schemas.events import Channel, ContactEvent, EventType, event_to_json, format_timestamp
+from schemas.events import (
+    Channel,
+    ContactEvent,
+    EventType,
+    Kind,
+    event_to_json,
+    format_timestamp,
+)
 from tests.fixtures.worker import WorkerStack, wait_until
 from tests.integration.worker_day import DAY, simulated_day, write_combined_policy
 
@@ -127,6 +134,41 @@ def test_garbage_goes_to_dead_letters_and_good_events_follow(worker_stack: Worke
     assert wait_until(
         lambda: any(d["contact_id"] == "good" for _, d in worker_stack.decoded("outcomes")), 30
     )
+    proc = worker_stack.processes[0]
+    began = time.monotonic()
+    assert worker_stack.stop(proc, signal.SIGTERM) == 0, worker_stack.logs()
+    assert time.monotonic() - began < 30
+
+
+def test_live_metrics_and_an_outage_storm_reach_their_topics(worker_stack: WorkerStack) -> None:
+    worker_stack.env["KONTAKT_WORKER_METRICS_INTERVAL_S"] = "1"
+    worker_stack.start_worker()
+    now = now_ms()
+    calls = [ContactEvent(f"s{i}", f"storm{i}", "t", "bryansk", Channel.PHONE,
+                          EventType.QUEUED, now - i * 1000, kind=Kind.OUTAGE)
+             for i in range(25)]
+    answers = [ContactEvent(f"s{i}-a", f"storm{i}", "t", "bryansk", Channel.PHONE,
+                            EventType.ANSWERED, now + 500, kind=Kind.OUTAGE)
+               for i in range(10)]
+    worker_stack.produce(calls + answers)
+
+    def storms() -> list[dict[str, Any]]:
+        return [d for name, d in worker_stack.decoded("alerts") if name == "OutageStormSuspected"]
+
+    assert wait_until(lambda: bool(storms()), 60), worker_stack.logs()
+    storm = storms()[0]
+    assert (storm["region"], storm["scope"], storm["count"]) == ("bryansk", "outage", 25)
+
+    def today() -> dict[str, int]:
+        latest: dict[tuple[int, str], dict[str, Any]] = {}
+        for name, d in worker_stack.decoded("metrics"):
+            if name == "MetricsSnapshotTaken" and d["window"] == "today":
+                latest[(d["partition"], d["region"])] = d  # records are in taken_at order
+        rows = [d for (_, region), d in latest.items() if region == "bryansk"]
+        return {k: sum(d[k] for d in rows) for k in ("offered", "answered", "waiting")}
+
+    assert wait_until(lambda: today() == {"offered": 25, "answered": 10, "waiting": 15}, 30), (
+        today(), worker_stack.logs())
 
 
 def _day(stack: WorkerStack, tmp: Path) -> tuple[list[ContactEvent], Path]:
