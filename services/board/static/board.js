@@ -15,6 +15,7 @@ const store = {
 const state = {
   lang: store.get("lang", "ru") === "en" ? "en" : "ru",
   region: store.get("region", ""), channel: store.get("channel", ""),
+  category: store.get("category", ""),
   groups: new Map(), feed: new Map(), risks: new Map(), storms: new Map(),
   regions: new Set(), offset: 0, source: null, retry: 1000, staffing: [],
 };
@@ -133,6 +134,14 @@ function flush() {
 }
 
 // --- filters -------------------------------------------------------------------------------
+// The category filter acts on the alerts and risks in the page (they carry the contact's
+// customer_category); queue panels come from metric snapshots that are not split by category.
+const PRIORITY = new Set(["disabled", "veteran", "vulnerable"]);
+function inCategory(item) {
+  const c = item.customer_category || "standard";
+  return !state.category || (state.category === "priority" ? PRIORITY.has(c) : c === state.category);
+}
+const categoryNote = (item) => (PRIORITY.has(item.customer_category) ? ` · ${t(item.customer_category)}` : "");
 function noteRegion(region) {
   if (!region || state.regions.has(region)) return;
   state.regions.add(region);
@@ -155,6 +164,12 @@ function setupFilters() {
     connect();
   };
   $("#f-region").addEventListener("change", changed);
+  const cat = $("#f-category");
+  cat.value = state.category;
+  cat.addEventListener("change", () => {
+    state.category = cat.value; store.set("category", state.category);
+    schedule("feed"); schedule("risks");
+  });
   ch.addEventListener("change", changed);
   const name = $("#lead-name");
   name.value = store.get("leadName", "");
@@ -212,12 +227,12 @@ function countdown(due) {
 }
 
 function renderRisks() {
-  const items = [...state.risks.values()].sort((a, b) => a.due_at - b.due_at);
+  const items = [...state.risks.values()].filter(inCategory).sort((a, b) => a.due_at - b.due_at);
   $("#risks").replaceChildren(...items.map((r) => el("li", {
     class: `item ${r.status === "breached" ? "breached" : "warning"}`, "data-contact": r.contact_id },
     statusBadge(r.status === "breached" ? "breached" : "warning"),
     el("strong", { class: "contact", text: r.contact_id }),
-    el("span", { class: "meta", text: `${milestoneName(r.milestone)} · ${r.region} · ${channelName(r.channel)}` }),
+    el("span", { class: "meta", text: `${milestoneName(r.milestone)} · ${r.region} · ${channelName(r.channel)}${categoryNote(r)}` }),
     countdown(r.due_at))));
   $("#risks-empty").hidden = items.length > 0;
   tick();
@@ -267,7 +282,7 @@ function feedItem(a) {
     "data-contact": a.contact_id },
     statusBadge(a.alert, a.threshold),
     el("strong", { class: "contact", text: a.contact_id }),
-    el("span", { class: "meta", text: `${milestoneName(a.milestone)} · ${a.region} · ${channelName(a.channel)} · ${clockTime(a.raised_at)}` }),
+    el("span", { class: "meta", text: `${milestoneName(a.milestone)} · ${a.region} · ${channelName(a.channel)}${categoryNote(a)} · ${clockTime(a.raised_at)}` }),
     ackState(a), actions(a));
 }
 
@@ -275,7 +290,7 @@ function feedItem(a) {
 // focused button or open select) is not rebuilt under the keyboard when others arrive.
 const feedNodes = new Map();  // alert_id -> { sig, node }
 function renderFeed() {
-  const items = [...state.feed.values()].reverse().slice(0, 100);
+  const items = [...state.feed.values()].reverse().filter(inCategory).slice(0, 100);
   const list = $("#feed");
   const keep = new Set();
   items.forEach((a, i) => {

@@ -22,6 +22,8 @@ export const TEXTS = {
     warnAt: "{pct}% срока", phone: "Телефон", email: "Эл. почта", web: "Веб-форма",
     in_person: "Очно", post: "Почта", messenger: "Мессенджер", stale: "устарело",
     ackFailed: "Не удалось записать действие, повторите.",
+    category: "Категория", priority: "Льготные (все)", disabled: "Инвалиды",
+    veteran: "Ветераны", vulnerable: "Соц. незащищённые", standard: "Остальные",
   },
   en: {
     title: "Shift board", skipToFeed: "Skip to the feed", region: "Region", channel: "Channel",
@@ -44,6 +46,8 @@ export const TEXTS = {
     warnAt: "{pct}% of the target", phone: "Phone", email: "Email", web: "Web form",
     in_person: "In person", post: "Post", messenger: "Messenger", stale: "stale",
     ackFailed: "Could not record the action, try again.",
+    category: "Category", priority: "Priority (all)", disabled: "Disabled",
+    veteran: "Veterans", vulnerable: "Vulnerable", standard: "Everyone else",
   },
 };
 

@@ -1,0 +1,110 @@
+"""The board's category filter in a real headless Chromium: the real API (uvicorn, chdb, the
+board's own LiveBoard) holds a breach of a disabled customer's call and one of a standard
+customer's; choosing "priority", "standard" or a single category shows exactly the matching
+feed and risk items, the choice survives a reload, and priority items name their category."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.adapters.chdb_warehouse import ChdbWarehouse
+from services.api.app import create_app
+from services.auth import KeyStore, Scope, TenantType, key_store_path
+from services.migrate import migrate
+from services.settings import load_settings
+from tests.fixtures.kafka import free_port
+
+pytestmark = [pytest.mark.slow]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture
+def page() -> Iterator[Any]:
+    """A Russian-locale page of Debian's chromium (as tests/e2e/test_board_browser.py uses)."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: deploy/bootstrap.sh installs Debian's chromium",
+                    pytrace=False)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(locale="ru-RU", timezone_id="Europe/Moscow")
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
+            browser.close()
+
+
+def _alert(contact: str, category: str, now: int) -> dict[str, Any]:
+    return {"alert_id": f"a-{contact}", "alert": "breached", "threshold": None,
+            "contact_id": contact, "milestone": "phone.answer", "status": "breached",
+            "started_at": now - 60_000, "due_at": now - 20_000, "stopped_at": None,
+            "elapsed_ms": 60_000, "target_ms": 40_000, "raised_at": now - 20_000,
+            "tenant": "mrsk", "region": "tver", "channel": "phone", "contact_kind": "inquiry",
+            "customer_category": category, "office": None}  # fmt: skip
+
+
+@pytest.fixture
+def board_api(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    import uvicorn
+
+    settings = load_settings(data_dir=tmp_path, sink_in_api=False, board_feed=False)
+    _, key = KeyStore(key_store_path(tmp_path)).create(
+        "mrsk", [Scope.READ], tenant_type=TenantType.GRID, now_ms=int(time.time() * 1000))
+    warehouse = ChdbWarehouse(tmp_path / "warehouse")
+    migrate(warehouse)
+    app = create_app(settings)
+    app.state.warehouse = warehouse
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert server.started, "uvicorn did not start"
+        now = int(time.time() * 1000)
+        for contact, category in (("call-disabled", "disabled"), ("call-standard", "standard")):
+            app.state.board.apply("SlaAlertRaised", _alert(contact, category, now))
+        yield {"url": f"http://127.0.0.1:{port}", "key": key}
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        warehouse.close()
+
+
+def _shown(page: Any, selector: str) -> list[str]:
+    return sorted(page.eval_on_selector_all(selector, "ns => ns.map(n => n.dataset.contact)"))
+
+
+def test_category_filter_on_feed_and_risks(board_api: dict[str, Any], page: Any) -> None:
+    page.goto(f"{board_api['url']}/board")
+    page.fill("#login-key", board_api["key"])
+    page.click("#login button[type=submit]")
+    page.wait_for_selector("#conn[data-state=live]", timeout=20_000)
+    page.wait_for_selector("#feed li[data-contact=call-standard]", timeout=10_000)
+    both = ["call-disabled", "call-standard"]
+    assert _shown(page, "#feed li") == both and _shown(page, "#risks li") == both
+    for choice, want in (("priority", ["call-disabled"]), ("disabled", ["call-disabled"]),
+                         ("veteran", []), ("standard", ["call-standard"]), ("", both)):
+        page.select_option("#f-category", choice)
+        page.wait_for_timeout(400)  # renders are coalesced every 150 ms
+        assert _shown(page, "#feed li") == want, choice
+        assert _shown(page, "#risks li") == want, choice
+    page.select_option("#f-category", "priority")
+    page.reload()
+    page.wait_for_selector("#conn[data-state=live]", timeout=20_000)
+    page.wait_for_timeout(400)
+    assert page.input_value("#f-category") == "priority"
+    assert _shown(page, "#feed li") == ["call-disabled"]
+    assert "Инвалиды" in page.inner_text("#feed li[data-contact=call-disabled] .meta")
