@@ -76,7 +76,10 @@ class IngestService:
             if self.publisher is not failed:
                 return  # another request replaced it already
             self.publisher = self._publisher_factory()
-        failed.close(timeout_s=0)  # type: ignore[call-arg]
+        try:
+            failed.close(timeout_s=0)  # type: ignore[call-arg]  # KafkaPublisher: drop buffered
+        except TypeError:  # a Publisher without a timeout
+            failed.close()
 
     def close(self) -> None:
         self.publisher.close()
@@ -109,17 +112,22 @@ class IngestService:
         except WindowBusy as exc:
             raise Unavailable(str(exc)) from None
         fresh = [by_key[key] for key in reservation.fresh]
+        publisher = self.publisher
         try:
             records = [(e.contact_id.encode(), encode_event(e)) for e in fresh]
             remaining = self.config.publish_timeout_s - (time.monotonic() - started)
             if records and remaining <= 0:
-                raise PublishError("no time left to publish after waiting for a retry")
-            publisher = self.publisher
+                raise Unavailable("no time left to publish after waiting for a concurrent retry")
             publisher.publish(self.config.topic, records, timeout_s=remaining)
         except PublishError as exc:
-            self._replace_publisher(publisher)
             self.window.release(reservation.fresh)
+            self._replace_publisher(publisher)
             raise Unavailable(str(exc)) from exc
+        except Exception as exc:
+            self.window.release(reservation.fresh)
+            if publisher is not self.publisher:  # force-closed under us by a concurrent failure
+                raise Unavailable(f"the producer was reset: {type(exc).__name__}: {exc}") from exc
+            raise
         except BaseException:
             self.window.release(reservation.fresh)
             raise
