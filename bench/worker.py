@@ -284,16 +284,11 @@ def main() -> None:
             "bench": "worker", "events": len(events), "load_average": round(load, 1),
             "worker_events_per_s": round(worker_rate), "raw_consumer_events_per_s":
             round(raw_rate), "ratio": round(worker_rate / raw_rate, 3),
-            "sustained_events_per_s": round(kept_up), "worker_lag_events": lag,
+            "sustained_rate": args.rate, "sustained_events_per_s": round(kept_up),
+            "worker_lag_events": lag, "lag_at_end": lag,
             "breach_alerts": len(lat), "unanswered_calls": len(unanswered),
             "breach_p50_s": pct(lat, 0.50) if lat else None,
             "breach_p99_s": pct(lat, 0.99) if lat else None}))
-        print("RESULT " + json.dumps({  # one machine-readable line for bench/run_all.py
-            "bench": "worker", "events": len(events), "worker_events_per_s": round(worker_rate),
-            "raw_consumer_events_per_s": round(raw_rate), "sustained_rate": args.rate,
-            "sustained_events_per_s": round(kept_up), "lag_at_end": lag,
-            "breaches_measured": len(lat), "unanswered": len(unanswered),
-            "breach_p50_s": pct(lat, 0.50), "breach_p99_s": pct(lat, 0.99)}))
     finally:
         if worker is not None:
             worker.send_signal(signal.SIGTERM)
