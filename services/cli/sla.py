@@ -100,14 +100,14 @@ def evaluate_cmd(
     Bad input lines are reported on stderr with their line number (exit code 1); every good
     line is still evaluated.
     """
-    from streams.sla.replay import ndjson, replay
+    from streams.sla.replay import ndjson_chunks, replay
 
     pol, when = _policy(policy), _as_of(as_of)
     with _open_input(input_path) as stream:
         result = replay(stream, pol, when)
-    out, rows = sys.stdout.buffer, result.outcomes
-    for i in range(0, len(rows), 10_000):  # one write per 10k lines, not per line
-        out.write(ndjson(rows[i:i + 10_000]))
+    out = sys.stdout.buffer
+    for chunk in ndjson_chunks(result.outcomes):  # one write per 256 lines, not per line
+        out.write(chunk)
     out.flush()
     if result.anomalies:
         typer.echo(f"kontakt sla: {len(result.anomalies)} contact(s) with anomalies "

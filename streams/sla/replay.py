@@ -150,9 +150,21 @@ def evaluate_all(
     return out
 
 
-def ndjson(rows: Iterable[dict[str, Any]]) -> bytes:
-    """Outcome rows as NDJSON bytes, one line per row, for a single write."""
-    return b"".join(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE) for row in rows)
+def ndjson_chunks(rows: list[dict[str, Any]], size: int = 256) -> Iterator[bytes]:
+    """Outcome rows as NDJSON, ``size`` lines per bytes chunk (one write each).
+
+    Joining a few hundred lines at a time matters: holding every line's own bytes object until
+    one final join made each ``orjson.dumps`` about 5x slower (each line is a fresh ~1 KiB
+    buffer; freed in small batches, the allocator reuses them).
+    """
+    dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+    for i in range(0, len(rows), size):
+        yield b"".join([dumps(row, option=newline) for row in rows[i:i + size]])
+
+
+def ndjson(rows: list[dict[str, Any]]) -> bytes:
+    """Outcome rows as NDJSON bytes, one line per row."""
+    return b"".join(ndjson_chunks(rows))
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,10 +184,30 @@ def replay(lines: Iterable[str | bytes], policy: Policy, as_of: int | None = Non
 
 
 def _replay(lines: Iterable[str | bytes], policy: Policy, as_of: int | None) -> ReplayResult:
+    """One contact at a time: its state, its outcomes, its rows; then the next.
+
+    Each contact's events, state and Outcomes are freed as soon as its rows exist, so memory
+    is reused while it is still in the CPU cache instead of piling up millions of objects (the
+    same answer as ``evaluate_all`` + ``outcome_to_json``, faster).
+    """
     loaded = load_events(lines)
     when = as_of if as_of is not None else loaded.latest
-    states = loaded.states()
-    outcomes = [] if when is None else evaluate_all(states, policy, when)
-    anomalies = {cid: s.anomalies for cid, s in sorted(states.items()) if s.anomalies}
-    rows = [outcome_to_json(o) for o in outcomes]
+    groups = loaded.events
+    ids = [m.id for m in policy.milestones]
+    in_order = ids == sorted(ids)  # then evaluate's policy order is already milestone order
+    rows: list[dict[str, Any]] = []
+    anomalies: dict[str, tuple[str, ...]] = {}
+    for cid in sorted(groups):
+        state = build_state(groups.pop(cid))
+        if state.anomalies:
+            anomalies[cid] = state.anomalies
+        if when is not None:
+            found = evaluate(state, policy, when)
+            if not in_order:
+                found.sort(key=_milestone_of)
+            rows.extend([outcome_to_json(o) for o in found])
     return ReplayResult(rows, loaded.errors, when, anomalies)
+
+
+def _milestone_of(outcome: Outcome) -> str:
+    return outcome.milestone
