@@ -21,6 +21,7 @@ Run: .venv/bin/python bench/queries.py [N_EVENTS]
 from __future__ import annotations
 
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -159,6 +160,7 @@ def main(n: int = 10_000_000) -> None:
         results = [(name, *timed(run)) for name, run in queries]
     finally:
         warehouse.close()
+        shutil.rmtree(tmp, ignore_errors=True)
     print(f"\n{counts[0]:,} events, {counts[1]:,} outcome rows ({counts[2]:,} after "
           f"dedup), loaded in {load_s:.0f} s; one sl_daily refresh took {refresh_s:.1f} s")
     print("SL by channel x region x milestone x day, 30 days")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import shutil
 import socket
 import statistics
 import tempfile
@@ -220,6 +221,7 @@ def main() -> None:
     finally:
         warehouse.close()
         broker.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
     print(f"\n{args.n:,} contact events, batches of {BATCH:,} rows, 3 partitions")
     print(f"{'method':<58} {'rows/s':>10} {'sink / this':>12}")
     sink_rate = results[0][1]
