@@ -82,3 +82,72 @@ ORDER BY c.received_at, c.contact_id, a.action_id
 def bounded(sql: str, limit: int, settings: str) -> str:
     """The query with its LIMIT (one extra row tells the caller it was truncated)."""
     return f"{sql.strip()}\nLIMIT {int(limit) + 1} {settings}"
+
+
+def _judge(start: str, has_start: str, stop: str, has_stop: str, target: str) -> str:
+    """streams/sla/remediation.deadline_status's judge, in SQL (times DateTime64, ms ints)."""
+    elapsed = f"toUnixTimestamp64Milli({stop}) - toUnixTimestamp64Milli({start})"
+    waited = f"toUnixTimestamp64Milli({{at:{DT}}}) - toUnixTimestamp64Milli({start})"
+    return (f"multiIf(NOT {has_start}, 'not_started', {has_stop}, "
+            f"if({elapsed} <= {target}, 'met', 'breached'), "
+            f"{waited} > {target}, 'breached', 'open')")  # fmt: skip
+
+
+#: every action with its three deadlines judged at `at` (plan from the first complaint)
+ACTION_STATUS_COLUMNS = ["action_id", "root_cause", "region", "owner", "first_complaint_at",
+                         "planned_at", "due_at", "completed_at", "verified_at", "plan",
+                         "complete", "verify"]  # fmt: skip
+ACTION_STATUS = f"""
+WITH actions AS
+(
+    SELECT action_id,
+           argMaxIf(root_cause, (at, remediation_id), step = 'planned') AS root_cause,
+           argMaxIf(region, (at, remediation_id), step = 'planned') AS region,
+           argMaxIf(tuple(owner), (at, remediation_id), step = 'planned').1 AS owner,
+           countIf(step = 'planned') > 0 AS planned,
+           minIf(at, step = 'planned') AS planned_at,
+           ifNull(argMaxIf(tuple(due_at), (at, remediation_id), step = 'planned').1,
+                  argMaxIf(at, (at, remediation_id), step = 'planned')
+                  + toIntervalMillisecond({{complete_ms:Int64}})) AS due_at,
+           countIf(step = 'completed') > 0 AS completed,
+           minIf(at, step = 'completed') AS completed_at,
+           countIf(step = 'verified') > 0 AS verified,
+           minIf(at, step = 'verified') AS verified_at,
+           arraySort(groupUniqArrayArray(complaint_ids)) AS complaint_ids
+    FROM remediation
+    WHERE tenant = {{tenant:String}} AND at <= {{at:{DT}}}
+      AND at >= {{at:{DT}}} - toIntervalDay({{max_days:UInt32}})
+    GROUP BY action_id
+),
+firsts AS
+(
+    SELECT l.action_id AS action_id, min(e.received_at) AS first_complaint_at,
+           count() AS found
+    FROM (SELECT action_id, arrayJoin(complaint_ids) AS contact_id FROM actions) AS l
+    INNER JOIN
+    (
+        SELECT contact_id, min(occurred_at) AS received_at
+        FROM events
+        WHERE tenant = {{tenant:String}}
+          AND occurred_at >= {{at:{DT}}} - toIntervalDay({{max_days:UInt32}} * 2)
+          AND contact_id IN (SELECT arrayJoin(complaint_ids) FROM actions)
+        GROUP BY contact_id
+    ) AS e ON e.contact_id = l.contact_id
+    GROUP BY l.action_id
+)
+SELECT a.action_id, a.root_cause, a.region, a.owner,
+       if(f.found > 0, f.first_complaint_at, NULL) AS first_complaint_at,
+       if(a.planned, a.planned_at, NULL) AS planned_at, if(a.planned, a.due_at, NULL) AS due_at,
+       if(a.completed, a.completed_at, NULL) AS completed_at,
+       if(a.verified, a.verified_at, NULL) AS verified_at,
+       {_judge("f.first_complaint_at", "f.found > 0", "a.planned_at", "a.planned",
+               "{plan_ms:Int64}")} AS plan,
+       multiIf(NOT a.planned, 'not_started', a.completed,
+               if(a.completed_at <= a.due_at, 'met', 'breached'),
+               {{at:{DT}}} > a.due_at, 'breached', 'open') AS complete,
+       {_judge("a.completed_at", "a.completed", "a.verified_at", "a.verified",
+               "{verify_ms:Int64}")} AS verify
+FROM actions AS a
+LEFT JOIN firsts AS f ON f.action_id = a.action_id
+ORDER BY a.action_id
+"""

@@ -144,6 +144,7 @@ def _remediation_params(request: Request, tenant: str, at: int) -> dict[str, Any
     settings: Settings = request.app.state.settings
     rules = load_remediation(settings.data_dir)
     return {"tenant": tenant, "at": instant(at), "complete_ms": rules.complete_ms,
+            "plan_ms": rules.plan_ms, "verify_ms": rules.verify_ms,
             "max_days": settings.query_max_days}  # fmt: skip
 
 
@@ -199,3 +200,23 @@ def recurrences(
     return _answer("recurrences", remediation_sql.RECURRENCE_COLUMNS, rows,
                    settings.query_max_rows, output,
                    {"tenant": principal.tenant, "from": start, "to": end})
+
+
+@router.get("/reports/remediation/actions", summary="Corrective actions and their deadlines")
+def action_deadlines(
+    request: Request, principal: Reader,
+    at: Annotated[str | None, Query(description="RFC 3339; default now")] = None,
+    output: Output = "json",
+) -> Any:
+    """Every corrective action recorded in the last query_max_days before `at`, with the
+    three deadlines of the tenant's remediation preset judged at `at`: plan (first complaint
+    -> planned), complete (planned -> completed by the due date), verify (completed ->
+    verified); each met, breached, open or not_started."""
+    settings, warehouse = _context(request)
+    when = _instant("at", at)
+    sql = remediation_sql.bounded(remediation_sql.ACTION_STATUS, settings.query_max_rows,
+                                  settings_clause(settings.query_max_execution_s))
+    rows = warehouse.query(sql, _remediation_params(request, principal.tenant, when))
+    return _answer("remediation-actions", remediation_sql.ACTION_STATUS_COLUMNS, rows,
+                   settings.query_max_rows, output,
+                   {"tenant": principal.tenant, "at": jsonable(instant(when))})

@@ -145,8 +145,12 @@ def overdue(actions: Iterable[Action], now: int) -> list[Action]:
     return sorted(late, key=lambda a: (a.due_at or 0, a.tenant, a.action_id))
 
 
-def deadline_status(action: Action, rules: Remediation, now: int) -> dict[str, str]:
-    """met / breached / open of the complete and verify deadlines of one action."""
+def deadline_status(
+    action: Action, rules: Remediation, now: int, first_complaint_at: int | None = None
+) -> dict[str, str]:
+    """met / breached / open / not_started of the three deadlines of one action at ``now``:
+    plan (first complaint -> planned, ``deadlines.plan``), complete (planned -> completed, by
+    the due date) and verify (completed -> verified, ``deadlines.verify``)."""
 
     def judge(start: int | None, stop: int | None, target: int) -> str:
         if start is None:
@@ -159,6 +163,7 @@ def deadline_status(action: Action, rules: Remediation, now: int) -> dict[str, s
                        if action.due_at is not None and action.planned_at is not None
                        else rules.complete_ms)  # fmt: skip
     return {
+        "plan": judge(first_complaint_at, action.planned_at, rules.plan_ms),
         "complete": judge(action.planned_at, action.completed_at, complete_target),
         "verify": judge(action.completed_at, action.verified_at, rules.verify_ms),
     }

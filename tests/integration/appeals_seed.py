@@ -87,13 +87,18 @@ def build(seed: int = 7, customers: int = 40) -> Seed:
                                        related)
                     prev = cid
                     t += rng.choice([2 * H, 3 * D, 6 * D, 12 * D])
+    complaints = sorted({e.contact_id: e for e in events
+                         if e.tenant == TENANT and e.kind is Kind.COMPLAINT}.values(),
+                        key=lambda e: e.contact_id)  # fmt: skip
     steps = []
     for i in range(12):
         action, region, cause = f"act-{i}", rng.choice(REGIONS), rng.choice(CAUSES)
         planned = T0 + rng.randint(0, 60) * D
         due = planned + rng.choice([10 * D, 20 * D]) if rng.random() < 0.7 else None
+        answers = tuple(e.contact_id for e in rng.sample(complaints, rng.randint(0, 2))
+                        if e.region == region)  # fmt: skip
         steps.append(RemediationStep(f"{action}-p", TENANT, action, Step.PLANNED, planned,
-                                     cause, region, f"owner-{i % 3}", due, (f"x{i}",)))
+                                     cause, region, f"owner-{i % 3}", due, answers))
         if rng.random() < 0.5:
             steps.append(RemediationStep(f"{action}-c", TENANT, action, Step.COMPLETED,
                                          planned + rng.randint(3, 25) * D))

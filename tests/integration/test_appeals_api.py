@@ -22,6 +22,7 @@ from services.settings import load_settings
 from streams.sla.appeals import appeals_from_events, summarise
 from streams.sla.remediation import (
     complaint_of,
+    deadline_status,
     fold_actions,
     load_remediation,
     overdue,
@@ -159,3 +160,21 @@ def test_recurrences(api: dict[str, Any]) -> None:
     got = _get(api, "/v1/reports/remediation/recurrences", **PERIOD).json()["rows"]
     assert [(r["contact_id"], r["root_cause"], r["action_id"]) for r in got] == [
         (c.contact_id, c.root_cause, a.action_id) for c, a in want]
+
+
+@pytest.mark.parametrize("day", ["2026-10-15", "2026-11-20"])
+def test_action_deadlines_follow_the_preset(api: dict[str, Any], day: str) -> None:
+    at = seed.parse_timestamp(f"{day}T00:00:00Z")
+    steps = [s for s in DATA.steps if s.tenant == seed.TENANT and s.at <= at]
+    received = {c.contact_id: c.received_at for c in _complaints()}
+    want = []
+    for a in fold_actions(steps, RULES):
+        first = min((received[c] for c in a.complaint_ids if c in received), default=None)
+        status = deadline_status(a, RULES, at, first)
+        want.append((a.action_id, status["plan"], status["complete"], status["verify"]))
+    got = _get(api, "/v1/reports/remediation/actions", at=f"{day}T00:00:00Z").json()["rows"]
+    assert [(r["action_id"], r["plan"], r["complete"], r["verify"]) for r in got] == want
+    seen = {s for row in want for s in row[1:]}
+    if day == "2026-11-20":
+        assert {"met", "breached"} <= seen, "the seed should decide deadlines both ways"
+        assert {"met", "breached"} <= {row[1] for row in want}, "plan deadlines too"

@@ -83,9 +83,14 @@ def test_overdue(now: int, late: list[str]) -> None:
 def test_deadline_status() -> None:
     a1, a2 = fold_actions(STEPS, RULES)
     # planned T0, due T0+10d, completed at 8 d: met; verified 22 d after completion: breached
-    assert deadline_status(a1, RULES, T0 + 40 * D) == {"complete": "met", "verify": "breached"}
-    assert deadline_status(a2, RULES, T0 + D) == {"complete": "open", "verify": "not_started"}
+    assert deadline_status(a1, RULES, T0 + 40 * D) == {
+        "plan": "not_started", "complete": "met", "verify": "breached"}
+    assert deadline_status(a2, RULES, T0 + D) == {
+        "plan": "not_started", "complete": "open", "verify": "not_started"}
     assert deadline_status(a2, RULES, T0 + 31 * D)["complete"] == "breached"
+    # plan: 5 days from the first complaint; planned at T0
+    assert deadline_status(a1, RULES, T0, first_complaint_at=T0 - 5 * D)["plan"] == "met"
+    assert deadline_status(a1, RULES, T0, first_complaint_at=T0 - 5 * D - 1)["plan"] == "breached"
 
 
 def _complaint(cid: str, region: str, when: int, cause: str | None) -> Complaint | None:
