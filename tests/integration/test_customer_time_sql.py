@@ -15,7 +15,7 @@ from services.adapters.chdb_warehouse import ChdbWarehouse
 from services.analytics.history import Scope
 from services.appeals.linking import link_appeals
 from services.sink.rows import TABLE_COLUMNS, event_rows
-from streams.sla.appeals import customer_time
+from streams.sla.appeals import appeals, customer_time
 
 T0 = 1_793_000_000_000  # 2026-10-26
 TYPES = [EventType.QUEUED, EventType.ANSWERED, EventType.ABANDONED, EventType.CLOSED,
@@ -28,7 +28,8 @@ def _contacts(seed: int, n: int) -> list[ContactEvent]:
     events = []
     for i in range(n):
         channel = rng.choice(list(Channel))
-        start = T0 + rng.randint(0, 5 * 86_400) * 1000
+        start = T0 + rng.randint(0, 30 * 86_400) * 1000
+        related = f"c{rng.randint(0, n)}" if rng.random() < 0.03 else None  # c{n}: no such
         steps = [(EventType.RECEIVED, 0)] + [
             (rng.choice(TYPES), rng.choice([0, 0, 1, rng.randint(0, 3 * 86_400_000)]))
             for _ in range(rng.randint(0, 8))
@@ -40,7 +41,8 @@ def _contacts(seed: int, n: int) -> list[ContactEvent]:
                 occurred_at=start + offset, kind=rng.choice(list(Kind)),
                 customer_category=rng.choice(list(CustomerCategory)),
                 office=rng.choice([None, "tver-1"]), topic=rng.choice([None, "t1", "t2"]),
-                customer_ref=rng.choice([None, "u1", "u2", "u3"]),
+                customer_ref=rng.choice([None, *(f"u{k}" for k in range(40))]),
+                related_to=related,
             ))  # fmt: skip
     return events
 
@@ -69,3 +71,16 @@ def test_sql_view_equals_the_core_on_random_contacts(
     mismatched = {r[0]: (tuple(r[1:]), want[r[0]]) for r in got if tuple(r[1:]) != want[r[0]]}
     assert not mismatched, list(mismatched.items())[:5]
     assert sum(w[0] > 0 for w in want.values()) > 50  # the check is not vacuous
+
+    core = appeals([customer_time(evs) for evs in per.values()], 86_400_000)
+    want_appeals = sorted(
+        (a.appeal_id, list(a.contact_ids), a.channel, a.office, a.customer_category, a.topic,
+         a.customer_ref, a.wait_ms, int(a.waiting_open), int(a.resolved),
+         int(a.first_contact_resolution)) for a in core)  # fmt: skip
+    got_appeals = migrated_warehouse.query(
+        "SELECT appeal_id, contact_ids, channel, office, customer_category, topic, "
+        "customer_ref, wait_ms, waiting_open, resolved, first_contact_resolution "
+        "FROM appeal_figures(tenant = 'mrsk', start = '2026-01-01 00:00:00', "
+        "end = '2027-01-01 00:00:00') ORDER BY appeal_id")
+    assert [tuple(r) for r in got_appeals] == want_appeals
+    assert len(core) > 100 and sum(len(a.contact_ids) > 1 for a in core) > 10
