@@ -67,7 +67,8 @@ async def handle_event(worker: Worker, event: Any) -> None:
         return
     key = contact_event.contact_id.encode()
     try:
-        stored = worker.contacts.get(key)
+        cached = worker.processor.is_cached(contact_event.contact_id)
+        stored = None if cached else worker.contacts.get(key)
         value, emission = worker.processor.on_event(
             stored, contact_event, event.message.partition, event.message.offset, now_ms()
         )

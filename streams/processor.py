@@ -104,6 +104,10 @@ class ContactProcessor:
         self._cache_size = cache_size
         self._metrics_due: dict[str, tuple[int, ContactState, list[Outcome]]] = {}
 
+    def is_cached(self, contact_id: str) -> bool:
+        """True when on_event will not need the stored table value (skip the table read)."""
+        return contact_id in self._cache
+
     # --- events --------------------------------------------------------------------------
     def on_event(
         self, stored: bytes | None, event: ContactEvent, partition: int, offset: int, now: int

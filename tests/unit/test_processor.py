@@ -131,3 +131,13 @@ def test_the_next_change_shortcut_agrees_with_the_core() -> None:
         for now in sorted({e.occurred_at for e in evs} | {evs[0].occurred_at + 41_000}):
             outcomes = evaluate(state, policy, now)
             assert proc._next(state, outcomes, now) == next_change(state, policy, now)
+
+
+def test_a_cached_contact_needs_no_table_value() -> None:
+    proc = ContactProcessor(load_policy("rao-ues-2007"), cache_size=1)
+    value, _ = proc.on_event(None, ev(1, EventType.QUEUED, 0), 0, 0, T0)
+    assert proc.is_cached("c1")
+    value, emission = proc.on_event(None, ev(2, EventType.ANSWERED, 5_000), 0, 1, T0 + 5_000)
+    assert [a["alert"] for a in emission.alerts] == ["met"]
+    proc.on_event(None, ev(1, EventType.QUEUED, 0, "c2"), 0, 2, T0)  # evicts c1 (LRU of 1)
+    assert not proc.is_cached("c1") and proc.is_cached("c2")
