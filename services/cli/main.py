@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "services.cli.platform",
     "services.cli.sla",
     "services.cli.warehouse",
+    "services.cli.simulate",
     "services.cli.kafka",
     "services.cli.worker",
     "services.cli.keys",
