@@ -12,7 +12,7 @@ from schemas.events import Channel, ContactEvent, EventType, Kind
 from streams.sla.clock import Outcome, Status, evaluate, next_change
 from streams.sla.policy import Policy, load_policy, policy_from_mapping
 from streams.sla.state import build_state, fold, state_from_dict, state_to_dict
-from streams.sla.transitions import transitions
+from streams.emissions import diff
 from tests.fixtures.sla import MIN, D, H, S, at, ev
 
 T0 = at("2025-10-31T13:00:00Z")  # Friday before a transferred working Saturday
@@ -161,21 +161,21 @@ def test_status_agrees_with_due_instant(events, policy: Policy, now: int) -> Non
 @FAST
 @given(contacts(), policies, nows)
 def test_walking_the_timers_raises_each_alert_once(events, policy: Policy, now: int) -> None:  # type: ignore[no-untyped-def]
+    """The worker's alert rule (streams.emissions.diff) driven by the core's timers."""
     state = build_state(events)
-    seen: list[str] = []
-    previous = evaluate(state, policy, now)
-    seen += [t.alert_id for t in transitions([], previous)]
-    at_ = now
+    emitted = diff(evaluate(state, policy, now), {}, now)
+    seen = [a["alert_id"] for a in emitted.alerts]
+    signatures, at_ = emitted.signatures, now
     for _ in range(40):
         nxt = next_change(state, policy, at_)
         if nxt is None:
             break
-        current = evaluate(state, policy, nxt)
-        seen += [t.alert_id for t in transitions(previous, current)]
-        previous, at_ = current, nxt
+        emitted = diff(evaluate(state, policy, nxt), signatures, nxt)
+        seen += [a["alert_id"] for a in emitted.alerts]
+        signatures, at_ = emitted.signatures, nxt
     assert len(seen) == len(set(seen))
-    final = {t.alert_id for t in transitions([], previous)}
-    assert final <= set(seen)
+    final = diff(evaluate(state, policy, at_), {}, at_)
+    assert {a["alert_id"] for a in final.alerts} <= set(seen)
 
 
 @FAST
