@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas.events import Channel, ContactEvent, EventType, Kind
+from streams.emissions import diff
 from streams.sla.clock import Outcome, Status, evaluate, next_change
 from streams.sla.policy import Policy, load_policy, policy_from_mapping
 from streams.sla.state import build_state, fold, state_from_dict, state_to_dict
-from streams.emissions import diff
 from tests.fixtures.sla import MIN, D, H, S, at, ev
 
 T0 = at("2025-10-31T13:00:00Z")  # Friday before a transferred working Saturday
