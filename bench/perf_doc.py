@@ -40,7 +40,8 @@ TABLE_ROWS: dict[str, dict[str, tuple[str, int]]] = {
                "raw_consumer_events_per_s": ("baseline: aiokafka consume + decode", 0),
                "breach_p50_s": ("breach latency p50 (s)", 0),
                "breach_p99_s": ("breach latency p99 (s)", 0),
-               "sustained_events_per_s": ("sustained phase: events/s offered", 0)},
+               "sustained_events_per_s": ("sustained phase: events/s offered", 0),
+               "lag_at_end": ("worker lag at its end (events)", 0)},
     "sink": {"sink_rows_per_s": ("sink, Kafka -> chdb, encoded", 0),
              "raw_insert_rows_per_s": ("raw chdb insert: same Avro bodies", 0),
              "freshness_p95_ms": ("p50", 1)},
@@ -48,7 +49,8 @@ TABLE_ROWS: dict[str, dict[str, tuple[str, int]]] = {
                          "baseline_rows_per_s": ("chdb, SQL VALUES text (baseline)", 0)},
     "board": {"board_records_per_s": ("decode + LiveBoard fold", 0),
               "decode_records_per_s": ("baseline: codec.decode only", 0)},
-    "queries": {"api_report_ms": ("API report", 0), "daily_view_ms": ("daily view", 0),
+    "queries": {"api_daily_report_ms": ("API daily report", 0),
+                "api_report_ms": ("API report", 0), "daily_view_ms": ("daily view", 0),
                 "naive_scan_ms": ("naive scan", 0)},
 }
 
@@ -84,6 +86,7 @@ class Outcome:
     stderr: str
     headlines: dict[str, float]
     load_after: float
+    cpu_s: float = 0.0  # CPU of the script and the processes it waited for
 
     @property
     def ok(self) -> bool:
@@ -152,7 +155,7 @@ def machine_facts(root: Path) -> dict[str, str]:
 def fmt(value: float | None) -> str:
     if value is None:
         return "missing"
-    if abs(value) >= 1000 or value == int(value):
+    if abs(value) >= 100 or value == int(value):
         return f"{value:,.0f}"
     if abs(value) >= 10:
         return f"{value:.1f}"
@@ -207,7 +210,9 @@ def render(outcomes: list[Outcome], facts: dict[str, str], total_s: float, note:
         out += ["**Partial run** (`--only`): only some benchmarks ran.", ""]
     out += ["## Machine", "", "| | |", "|---|---|"]
     out += [f"| {k} | {v} |" for k, v in facts.items()]
-    out += [f"| total wall time | {total_s / 60:.1f} min for {len(outcomes)} benchmarks |", ""]
+    cpu = sum(o.cpu_s for o in outcomes)
+    out += [f"| total wall time | {total_s / 60:.1f} min for {len(outcomes)} benchmarks "
+            f"({cpu / 60:.1f} CPU min of their processes) |", ""]
     if note:
         out += [note, ""]
     if failed:
@@ -223,8 +228,9 @@ def render(outcomes: list[Outcome], facts: dict[str, str], total_s: float, note:
         status = "ok" if o.ok else ("**FAILED: timed out**" if o.code is None
                                     else f"**FAILED: exit code {o.code}**")
         out += [f"### {o.bench.name}: {o.bench.title}", "",
-                f"`{command}` -- {status}, wall time {o.wall_s:.0f} s, load average "
-                f"{o.load_after:.1f} when it ended.", "", "```text", o.table or "(no output)",
+                f"`{command}` -- {status}, wall time {o.wall_s:.0f} s, {o.cpu_s:.0f} CPU s, "
+                f"load average {o.load_after:.1f} when it ended.", "", "```text",
+                o.table or "(no output)",
                 "```", ""]
         if not o.ok:
             out += ["stderr (last lines):", "", "```text", o.stderr_tail() or "(empty)", "```", ""]
