@@ -156,7 +156,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         outcomes.append(outcome)
     total = time.monotonic() - began
     facts["load average at the end"] = " / ".join(f"{x:.1f}" for x in os.getloadavg())
-    doc = render(outcomes, facts, total, args.note, partial=bool(wanted))
+    listed = {b.name for b in BENCHES} | {"run_all", "perf_doc"}
+    unlisted = sorted(p.stem for p in (ROOT / "bench").glob("*.py") if p.stem not in listed)
+    if unlisted:
+        print(f"[run_all] not in BENCHES, not run: {', '.join(unlisted)}", file=sys.stderr)
+    note = args.note + (f"\n\nScripts in bench/ that run_all does not run: "
+                        f"{', '.join(unlisted)}." if unlisted else "")
+    doc = render(outcomes, facts, total, note.strip(), partial=bool(wanted))
     Path(args.output).write_text(doc)
     print(f"[run_all] {len(outcomes)} benchmarks in {total / 60:.1f} min -> {args.output}")
     return 0 if all(o.ok for o in outcomes) else 1
