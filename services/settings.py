@@ -114,6 +114,11 @@ class Settings(BaseSettings):
     sink_batch_seconds: float = Field(
         default=1.0, gt=0, description="...or once its first record is this old (s)."
     )
+    sink_contacts: bool = Field(
+        default=True,
+        description="The sink re-folds the contacts each batch touched into the `contacts` "
+        "table before committing the batch (docs/history.md); false: only `kontakt backfill`.",
+    )
     sink_in_api: bool = Field(
         default=True,
         description="With an embedded chdb warehouse, `kontakt api` also runs the sink in a "

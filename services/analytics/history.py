@@ -66,15 +66,21 @@ def contacts_in_buckets(
     """Per bucket, the event lists of its contacts (each sorted as the rows come back)."""
     for bucket in range(buckets):
         rows = warehouse.query(sql.contact_events(scope), sql.scope_params(scope, bucket, buckets))
-        contacts: list[list[ContactEvent]] = []
-        current: str | None = None
-        for row in rows:
-            event = row_to_event(row)
-            if event.contact_id != current:
-                contacts.append([])
-                current = event.contact_id
-            contacts[-1].append(event)
-        yield contacts
+        yield group_by_contact(rows)
+
+
+def group_by_contact(rows: Iterable[Sequence[Any]]) -> list[list[ContactEvent]]:
+    """Rows of :data:`sql.EVENT_COLUMNS` ordered by contact_id -> one event list per contact
+    (backfill and the sink's contacts projector fold these)."""
+    contacts: list[list[ContactEvent]] = []
+    current: str | None = None
+    for row in rows:
+        event = row_to_event(row)
+        if event.contact_id != current:
+            contacts.append([])
+            current = event.contact_id
+        contacts[-1].append(event)
+    return contacts
 
 
 def evaluate_contacts(

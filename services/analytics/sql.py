@@ -90,6 +90,17 @@ def contact_events(scope: Scope) -> str:
     )
 
 
+def events_of_contacts() -> str:
+    """Every stored event of the contacts in ``{ids:Array(String)}``, grouped as
+    :func:`contact_events` returns them (the sink's contacts projector; no FINAL: the fold
+    deduplicates by event_id)."""
+    cols = ", ".join(EVENT_COLUMNS)
+    return (
+        f"SELECT {cols} FROM {EVENTS} WHERE contact_id IN {{ids:Array(String)}} "
+        "ORDER BY contact_id, occurred_at, event_id"
+    )
+
+
 def count_contacts(scope: Scope) -> str:
     return (
         f"SELECT count() FROM (SELECT contact_id FROM {EVENTS} WHERE {_scope_where(scope)} "

@@ -29,6 +29,7 @@ from typing import Any
 from schemas.codec import HEADER_SIZE, DecodeError
 from services.ports import Warehouse
 from services.sink.batch import Batch, BatchLimits
+from services.sink.contacts import ContactsProjector, touched_contacts
 from services.sink.encoded import EncodedPath
 from services.sink.rows import TABLE_COLUMNS, record_rows
 
@@ -44,6 +45,7 @@ class SinkStats:
     undecodable: int = 0
     rejected: int = 0
     batches: int = 0
+    contacts: int = 0  # contacts rows projected (not counted in rows)
     rows_by_table: dict[str, int] = field(default_factory=dict)
     last_flush_at: float | None = None
 
@@ -55,6 +57,8 @@ class SinkConfig:
     group_id: str
     limits: BatchLimits
     poll_records: int = 10_000
+    #: project the touched contacts into ``contacts`` before each commit (services/sink/contacts)
+    contacts: bool = True
 
 
 def _consumer(config: SinkConfig) -> Any:
@@ -92,6 +96,7 @@ class Sink:
         # contact events travel Avro-encoded when the warehouse can take them so (chdb)
         self._encoded = (EncodedPath() if encoded and callable(
             getattr(warehouse, "insert_encoded", None)) else None)
+        self._projector = ContactsProjector(warehouse) if config.contacts else None
 
     def run(self, stop: threading.Event) -> SinkStats:
         """Consume until ``stop`` is set; flush what is held, commit, close. Raises when
@@ -194,6 +199,11 @@ class Sink:
             rejected = insert_isolating(self.warehouse, table, rows)
             batch.rejected += len(rejected)
             written[table] = written.get(table, 0) + len(rows) - len(rejected)
+        if self._projector is not None:  # after the events are in, before the commit
+            encoded = (v for (table, _), values in batch.encoded.items() if table == "events"
+                       for v in values)
+            batch.contacts = self._projector.project(
+                touched_contacts(batch.rows.get("events"), encoded))
 
     def _insert_encoded(self, batch: Batch, table: str, fingerprint: bytes,
                         values: list[bytes]) -> int:
@@ -228,6 +238,7 @@ class Sink:
         stats.undecodable += batch.undecodable
         stats.rejected += batch.rejected
         stats.batches += 1
+        stats.contacts += batch.contacts
         stats.last_flush_at = self._clock()
         for table, count in batch.written.items():
             stats.rows += count

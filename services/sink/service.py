@@ -23,6 +23,7 @@ def sink_config(settings: Settings) -> SinkConfig:
         topics=topics,
         group_id=settings.sink_group,
         limits=BatchLimits(settings.sink_batch_rows, settings.sink_batch_seconds),
+        contacts=settings.sink_contacts,
     )
 
 
