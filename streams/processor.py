@@ -119,9 +119,20 @@ class ContactProcessor:
         an event emitted: after a crash, an offset already in the table's step log is
         re-delivered, and what it emitted then is sent again (same ids) instead of nothing.
         """
+        entry, emission = self.apply_event(stored, event, partition, offset, now)
+        return (None if entry is None else encode_value(entry)), emission
+
+    def apply_event(
+        self, stored: bytes | Entry | None, event: ContactEvent, partition: int, offset: int,
+        now: int,
+    ) -> tuple[Entry | None, emissions.Emission]:
+        """:meth:`on_event` without encoding the table value: the changed Entry (None when
+        nothing changed). A batch folds several events of a contact and encodes its value once
+        (``encode_value``), before any await lets the timer touch the entry. ``stored`` may
+        be an Entry the batch changed but has not written yet."""
         entry = self._cache.get(event.contact_id)
         if entry is None and stored is not None:
-            entry = decode_value(stored)
+            entry = stored if isinstance(stored, Entry) else decode_value(stored)
         if entry is not None:
             for step_offset, alerts, outcomes in entry.steps:
                 if step_offset == offset:
@@ -142,7 +153,7 @@ class ContactProcessor:
         self._remember(event.contact_id, entry)
         if old_state is None or not _offered(old_state):
             self._count_storm(state)
-        return encode_value(entry), emission
+        return entry, emission
 
     def _evaluate(self, entry: Entry, now: int) -> emissions.Emission:
         outcomes = evaluate(entry.state, self.policy, now)

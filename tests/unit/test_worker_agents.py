@@ -13,6 +13,7 @@ from schemas.events import Channel, ContactEvent, EventType
 from services.settings import load_settings
 from streams.agents import fire_deadlines, now_ms, observe_storm, publish_metrics, raise_storms
 from streams.app import Worker, broker_url, create_worker
+from streams.processor import decode_value
 
 T0 = 1_795_000_020_000
 _ids = itertools.count()
@@ -105,3 +106,38 @@ def test_storm_counts_reach_the_detector_and_raise_an_alert() -> None:
     observe_storm(worker.storm, {"region": "kursk", "minute": minute, "total": 50, "outage": 50})
     asyncio.run(raise_storms(worker))
     assert [(s[0], s[2][0]) for s in sent] == [("alerts", "OutageStormSuspected")]
+
+
+def test_a_batch_writes_each_contact_once_to_the_partition_of_its_events() -> None:
+    worker, sent = make_worker()
+    table = worker.contacts
+    writes: list[tuple[int | None, bytes]] = []
+    original = table.send_changelog
+
+    def spy(partition: int | None, key: bytes, value: Any, *args: Any, **kw: Any) -> Any:
+        writes.append((partition, key))
+        return original(partition, key, value, *args, **kw)
+
+    table.send_changelog = spy
+    c2 = [ContactEvent(f"f{n}", "c2", "t", "kursk", Channel.PHONE, etype, T0 + at)
+          for n, (etype, at) in enumerate([(EventType.QUEUED, 0), (EventType.ANSWERED, 9_000)])]
+    c1 = [event(1, EventType.QUEUED, 0), event(2, EventType.ANSWERED, 60_000)]
+    batch = [(c1[0], 2), (c2[0], 1), (c1[1], 2), (c2[1], 1)]
+
+    async def run() -> None:
+        agent = worker.app.agents["contact-events"]
+        async with agent.test_context() as ctx:
+            for i, (e, partition) in enumerate(batch):
+                await ctx.put(encode_event(e), key=e.contact_id.encode(), partition=partition,
+                              wait=i == len(batch) - 1)
+
+    asyncio.run(run())
+    assert sorted(writes) == [(1, b"c2"), (2, b"c1")]  # one write per contact, its partition
+    for key, n_events in ((b"c1", 2), (b"c2", 2)):
+        value = decode_value(table.get(key))
+        assert len(value.state.events) == n_events
+        assert len(value.steps) == n_events  # one step per input offset, for redelivery
+    assert [s[0] for s in sent if s[1] == b"c1"] == ["outcomes", "alerts", "outcomes"]
+    # each event is still judged on its own: queued long ago -> breached, answered in 9 s -> met
+    c2_alerts = [s[2][1]["alert"] for s in sent if s[0] == "alerts" and s[1] == b"c2"]
+    assert c2_alerts == ["breached", "met"]
