@@ -3,7 +3,7 @@ each Protocol has one contract test suite under tests/contract run against real 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 
@@ -25,6 +25,16 @@ class Publisher(Protocol):
 
 class PublishError(RuntimeError):
     """The broker did not acknowledge every record (unavailable, slow, or rejected)."""
+
+
+class PublishUncertain(PublishError):
+    """A transactional publish whose commit was sent but not answered in time: the records
+    may yet become visible. ``outcome(timeout_s)`` waits for the broker's answer: True
+    committed, False not committed, None still unknown (given up)."""
+
+    def __init__(self, message: str, outcome: Callable[[float], bool | None]) -> None:
+        super().__init__(message)
+        self.outcome = outcome
 
 
 class Warehouse(Protocol):

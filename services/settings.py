@@ -96,6 +96,22 @@ class Settings(BaseSettings):
     ingest_retry_after_s: int = Field(
         default=5, description="Retry-After (s) sent with 503 when Kafka is unavailable or slow."
     )
+    ingest_transactions: bool = Field(
+        default=True,
+        description="Produce each ingest request as one Kafka transaction (read_committed "
+        "consumers never see a failed request's records); false: plain idempotent producer.",
+    )
+    ingest_transactional_id: str = Field(
+        default="kontakt-ingest",
+        description="Prefix of the ingest producers' transactional ids; each API process adds "
+        "a digest of host + data_dir and a slot it holds a lock on (data_dir/ingest-slots).",
+    )
+    ingest_producers: int = Field(
+        default=1,
+        ge=1,
+        description="Transactional producers per API process (their transactions run in "
+        "parallel; one producer's are sequential).",
+    )
     pseudonym_key: str = Field(
         default="",
         description="HMAC key for customer pseudonyms (152-FZ). Empty: a random key is created "
@@ -116,8 +132,16 @@ class Settings(BaseSettings):
     )
     sink_contacts: bool = Field(
         default=True,
-        description="The sink re-folds the contacts each batch touched into the `contacts` "
-        "table before committing the batch (docs/history.md); false: only `kontakt backfill`.",
+        description="The sink re-folds the contacts its batches touched into the `contacts` "
+        "table (docs/history.md); false: only `kontakt backfill` writes it.",
+    )
+    sink_contacts_seconds: float = Field(
+        default=2.0, gt=0, description="How often the sink's contacts projector runs (s)."
+    )
+    sink_contacts_recover_hours: float = Field(
+        default=6.0, gt=0,
+        description="On start the projector refolds stale contacts with events ingested this "
+        "long before the newest stored event (covers its lag at a crash).",
     )
     sink_in_api: bool = Field(
         default=True,

@@ -1,6 +1,7 @@
 """Read every record of a topic back, for tests and tools (not a stream processor).
 
-It reads up to the end offsets taken at the start of the call, so it returns as soon as it has
+It reads up to the end offsets taken at the start of the call (for read_committed: the last
+stable offset, so a transaction still open is not waited for), so it returns as soon as it has
 everything already acknowledged instead of waiting for an idle period; ``timeout_s`` bounds it.
 """
 
@@ -22,9 +23,16 @@ class ConsumedRecord:
     timestamp_ms: int
 
 
-def read_all(bootstrap: str, topic: str, timeout_s: float = 20.0) -> list[ConsumedRecord]:
+def read_all(
+    bootstrap: str,
+    topic: str,
+    timeout_s: float = 20.0,
+    isolation_level: str = "read_committed",
+) -> list[ConsumedRecord]:
     """All records of ``topic`` present now, ordered by (partition, offset).
 
+    ``read_committed`` (the default) skips records of aborted transactions and stops at the
+    last stable offset, as the platform's consumers do; ``read_uncommitted`` shows the raw log.
     Raises TimeoutError if they cannot all be read within ``timeout_s``.
     """
     from kafka import KafkaConsumer, TopicPartition
@@ -34,6 +42,7 @@ def read_all(bootstrap: str, topic: str, timeout_s: float = 20.0) -> list[Consum
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
         group_id=None,
+        isolation_level=isolation_level,
         request_timeout_ms=int(min(timeout_s, 30.0) * 1000) + 1000,
     )
     try:

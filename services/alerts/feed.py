@@ -107,6 +107,7 @@ class BoardFeed:
             metadata_max_age_ms=5_000,
             request_timeout_ms=10_000,
             retry_backoff_ms=200,
+            isolation_level="read_committed",  # aborted (failed) ingest transactions never show
         )
         await consumer.start()
         try:

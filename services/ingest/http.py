@@ -5,7 +5,7 @@ reader, and the mapping of ingest outcomes onto status codes (4xx precise, 503 +
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -20,8 +20,10 @@ from services.ingest.service import (
     InvalidEvents,
     Unavailable,
 )
+from services.ingest.txn_ids import claim_slot, transactional_id
 from services.ingest.validation import BodyError, EventError
 from services.ingest.window import IdempotencyWindow
+from services.ports import Publisher
 from services.settings import Settings
 
 _build_lock = threading.Lock()
@@ -29,16 +31,33 @@ _build_lock = threading.Lock()
 
 def build_service(settings: Settings) -> IngestService:
     from services.adapters.kafka_publisher import KafkaPublisher
+    from services.adapters.kafka_transactional import TransactionalPublisher
 
     timeout = settings.ingest_publish_timeout_s
+    lease = None
+    publisher: Callable[[], Publisher]
+    if settings.ingest_transactions:
+        lease = claim_slot(settings.data_dir / "ingest-slots")
+        tid = transactional_id(settings.ingest_transactional_id, settings.data_dir, lease.slot)
 
-    def publisher() -> KafkaPublisher:
-        return KafkaPublisher(
-            settings.kafka_bootstrap,
-            client_id="kontakt-ingest",
-            max_block_s=min(5.0, timeout),
-            request_timeout_s=timeout,
-        )
+        def publisher() -> Publisher:
+            return TransactionalPublisher(
+                settings.kafka_bootstrap,
+                tid,
+                producers=settings.ingest_producers,
+                client_id="kontakt-ingest",
+                max_block_s=min(5.0, timeout),
+                request_timeout_s=timeout,
+            )
+    else:
+
+        def publisher() -> Publisher:
+            return KafkaPublisher(
+                settings.kafka_bootstrap,
+                client_id="kontakt-ingest",
+                max_block_s=min(5.0, timeout),
+                request_timeout_s=timeout,
+            )
 
     return IngestService(
         IngestConfig(
@@ -51,6 +70,7 @@ def build_service(settings: Settings) -> IngestService:
         IdempotencyWindow(
             settings.ingest_idempotency_window_s, settings.ingest_idempotency_max_entries
         ),
+        on_close=lease.release if lease is not None else None,
     )
 
 

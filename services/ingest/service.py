@@ -17,8 +17,8 @@ from schemas.codec import encode_event
 from schemas.events import ContactEvent
 from services.ingest.pseudonym import Pseudonymizer
 from services.ingest.validation import EdgeContext, EventError, prepare
-from services.ingest.window import IdempotencyWindow, WindowBusy
-from services.ports import Publisher, PublishError
+from services.ingest.window import IdempotencyWindow, Key, WindowBusy
+from services.ports import Publisher, PublishError, PublishUncertain
 
 
 class InvalidEvents(Exception):
@@ -53,7 +53,18 @@ class IngestService:
     replaced and the old one force-closed, which drops the records it still holds. A 503 then
     means "not produced" (and not "maybe produced later behind the client's back"), so the
     client's retry does not produce them twice; it also clears a producer whose idempotence
-    state got stuck on expired batches across a broker restart (seen with kafka-python)."""
+    state got stuck on expired batches across a broker restart (seen with kafka-python).
+
+    A transactional publisher (``heals_itself``) replaces its own failed producers -- the new
+    one fences the old and aborts what it half-wrote -- so it is not rebuilt here. When its
+    commit went unanswered (PublishUncertain) the request's ids stay *pending* in the window
+    until the broker tells the outcome: a retry meanwhile waits or gets 503, and afterwards is
+    a duplicate (committed) or produced (not committed) -- never produced twice."""
+
+    # How long a commit's fate is awaited (the broker may be away all that time) before the
+    # ids are released; a retry after that produces the events -- a duplicate only if the
+    # broker, back later still, turns out to have committed them.
+    uncertain_wait_s = 300.0
 
     def __init__(
         self,
@@ -62,8 +73,10 @@ class IngestService:
         pseudonymizer: Pseudonymizer,
         window: IdempotencyWindow,
         clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         self.config = config
+        self._on_close = on_close
         self._publisher_factory = publisher_factory
         self.publisher = publisher_factory()
         self._swap_lock = threading.Lock()
@@ -81,8 +94,23 @@ class IngestService:
         except TypeError:  # a Publisher without a timeout
             failed.close()
 
+    def _settle_later(self, uncertain: PublishUncertain, keys: list[Key]) -> None:
+        """Keep ``keys`` pending until the commit's outcome is known, in a daemon thread."""
+
+        def settle() -> None:
+            if uncertain.outcome(self.uncertain_wait_s):
+                self.window.commit(keys)
+            else:  # not committed -- or unknown after the wait: a retry may produce them
+                self.window.release(keys)
+
+        threading.Thread(target=settle, name="ingest-commit-outcome", daemon=True).start()
+
     def close(self) -> None:
-        self.publisher.close()
+        try:
+            self.publisher.close()
+        finally:
+            if self._on_close is not None:
+                self._on_close()
 
     def ingest(self, items: Sequence[object], tenant: str, partial: bool = False) -> IngestResult:
         ctx = EdgeContext(
@@ -119,9 +147,13 @@ class IngestService:
             if records and remaining <= 0:
                 raise Unavailable("no time left to publish after waiting for a concurrent retry")
             publisher.publish(self.config.topic, records, timeout_s=remaining)
+        except PublishUncertain as exc:
+            self._settle_later(exc, reservation.fresh)
+            raise Unavailable(str(exc)) from exc
         except PublishError as exc:
             self.window.release(reservation.fresh)
-            self._replace_publisher(publisher)
+            if not getattr(publisher, "heals_itself", False):
+                self._replace_publisher(publisher)
             raise Unavailable(str(exc)) from exc
         except Exception as exc:
             self.window.release(reservation.fresh)

@@ -29,7 +29,7 @@ from typing import Any
 from schemas.codec import HEADER_SIZE, DecodeError
 from services.ports import Warehouse
 from services.sink.batch import Batch, BatchLimits
-from services.sink.contacts import ContactsProjector, touched_contacts
+from services.sink.contacts import ContactsProjector
 from services.sink.encoded import EncodedPath
 from services.sink.rows import TABLE_COLUMNS, record_rows
 
@@ -45,7 +45,6 @@ class SinkStats:
     undecodable: int = 0
     rejected: int = 0
     batches: int = 0
-    contacts: int = 0  # contacts rows projected (not counted in rows)
     rows_by_table: dict[str, int] = field(default_factory=dict)
     last_flush_at: float | None = None
 
@@ -57,8 +56,10 @@ class SinkConfig:
     group_id: str
     limits: BatchLimits
     poll_records: int = 10_000
-    #: project the touched contacts into ``contacts`` before each commit (services/sink/contacts)
+    #: project the touched contacts into ``contacts`` (services/sink/contacts.py)
     contacts: bool = True
+    contacts_interval_s: float = 2.0
+    contacts_recover_s: float = 6 * 3600
 
 
 def _consumer(config: SinkConfig) -> Any:
@@ -73,6 +74,9 @@ def _consumer(config: SinkConfig) -> Any:
         max_partition_fetch_bytes=8 * 1024 * 1024,
         fetch_max_wait_ms=100,
         client_id="kontakt-sink",
+        # ingest writes each request as one transaction: never copy a failed request's
+        # aborted records into the warehouse
+        isolation_level="read_committed",
     )
 
 
@@ -96,7 +100,9 @@ class Sink:
         # contact events travel Avro-encoded when the warehouse can take them so (chdb)
         self._encoded = (EncodedPath() if encoded and callable(
             getattr(warehouse, "insert_encoded", None)) else None)
-        self._projector = ContactsProjector(warehouse) if config.contacts else None
+        self.contacts = (ContactsProjector(warehouse, config.contacts_interval_s,
+                                           config.contacts_recover_s)
+                         if config.contacts else None)
 
     def run(self, stop: threading.Event) -> SinkStats:
         """Consume until ``stop`` is set; flush what is held, commit, close. Raises when
@@ -120,6 +126,8 @@ class Sink:
         self._consumer = _consumer(self.config)
         self._consumer.subscribe(list(self.config.topics), listener=_FlushOnRevoke())
         await self._consumer.start()
+        if self.contacts is not None:
+            self.contacts.start()
         try:
             while not stop.is_set():
                 await self.poll_once()
@@ -130,6 +138,8 @@ class Sink:
                 self._inflight.cancel()
             await self._consumer.stop()
             self._consumer = None
+            if self.contacts is not None:
+                self.contacts.stop()  # projects what the accepted batches touched
 
     async def poll_once(self) -> None:
         limits = self.config.limits
@@ -199,11 +209,10 @@ class Sink:
             rejected = insert_isolating(self.warehouse, table, rows)
             batch.rejected += len(rejected)
             written[table] = written.get(table, 0) + len(rows) - len(rejected)
-        if self._projector is not None:  # after the events are in, before the commit
-            encoded = (v for (table, _), values in batch.encoded.items() if table == "events"
-                       for v in values)
-            batch.contacts = self._projector.project(
-                touched_contacts(batch.rows.get("events"), encoded))
+        if self.contacts is not None:  # the events are in: the projector may read them
+            self.contacts.note(batch.rows.get("events"), [
+                v for (table, _), values in batch.encoded.items() if table == "events"
+                for v in values])
 
     def _insert_encoded(self, batch: Batch, table: str, fingerprint: bytes,
                         values: list[bytes]) -> int:
@@ -238,7 +247,6 @@ class Sink:
         stats.undecodable += batch.undecodable
         stats.rejected += batch.rejected
         stats.batches += 1
-        stats.contacts += batch.contacts
         stats.last_flush_at = self._clock()
         for table, count in batch.written.items():
             stats.rows += count

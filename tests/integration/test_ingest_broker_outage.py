@@ -1,7 +1,8 @@
 """The broker is stopped in the middle of ingest and started again: every request got either
 a 2xx -- and then its events are on the topic after the restart, each exactly once -- or a
 503 with Retry-After. Then the clients retry their 503s, as the client helper does: nothing
-is lost, and only a record whose ack the dying broker never sent can come twice."""
+is lost and nothing is there twice, as read_committed consumers see the topic (each request
+is one transaction; what a failed request half-wrote is aborted)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ def test_no_event_lost_or_duplicated_across_a_broker_restart(
     )
     key = create_key(settings)
     outcomes: list[tuple[list[str], int, str | None]] = []  # (event ids, status, Retry-After)
+    uncertain: list[bool] = []  # per 503: was it a commit whose outcome was still open?
     lock = threading.Lock()
     stop = threading.Event()
 
@@ -60,6 +62,8 @@ def test_no_event_lost_or_duplicated_across_a_broker_restart(
                 events = make_events(100, f"w{worker}b{batch_no}")
                 response = client.post("/ingest/events/batch", json=events)
                 with lock:
+                    if response.status_code == 503:
+                        uncertain.append("commit sent" in response.text)
                     outcomes.append(
                         (
                             [e["event_id"] for e in events],
@@ -92,29 +96,42 @@ def test_no_event_lost_or_duplicated_across_a_broker_restart(
         assert max(on_topic.values()) == 1
 
         failed = [ids for ids, status, _ in outcomes if status == 503]
-        with httpx.Client(
-            base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30
-        ) as client:
-            for ids in failed:  # the same batches again, as a client honouring Retry-After
-                worker, batch_no = ids[0].split("-")[0][1:].split("b")
-                events = make_events(100, f"w{worker}b{batch_no}")
-                response = client.post("/ingest/events/batch", json=events)
-                assert response.status_code == 200, response.text
+        retried = Counter(retry_until_accepted(url, key, ids) for ids in failed)
     records = read_all(restartable_broker.bootstrap, TOPIC, timeout_s=60)
     on_topic = Counter(codec.decode_event(r.value or b"").event_id for r in records)
     sent = {i for ids, _, _ in outcomes for i in ids}
     assert set(on_topic) == sent, "events lost"
-    # A record the broker wrote just as it went down, whose ack was lost, is produced again by
-    # the retry: the one ambiguity no producer can resolve (consumers de-duplicate by
-    # event_id). It is bounded by what was in flight when the broker stopped -- at most one
-    # request per client -- and never touches a request that got 2xx.
     duplicated = {i for i, n in on_topic.items() if n > 1}
-    assert duplicated <= {i for ids in failed for i in ids}
-    assert len(duplicated) <= 3 * 100, f"{len(duplicated)} events produced twice"
-    print(
-        f"outage: {dict(statuses)} requests, {len(sent)} events, {len(duplicated)} produced "
-        f"twice by retries, restart took {restartable_broker.restarts[-1]:.1f} s"
+    assert not duplicated, f"{len(duplicated)} events produced twice"
+    raw = read_all(
+        restartable_broker.bootstrap, TOPIC, timeout_s=60, isolation_level="read_uncommitted"
     )
+    print(
+        f"outage: {dict(statuses)} requests ({sum(uncertain)} 503s with the commit's outcome "
+        f"open), {len(sent)} events, 0 twice; retries needed "
+        f"{dict(retried)} attempts; raw log {len(raw)} records (aborted or markers: "
+        f"{len(raw) - len(records)}), restart took {restartable_broker.restarts[-1]:.1f} s"
+    )
+
+
+def retry_until_accepted(url: str, key: str, ids: list[str], limit_s: float = 90.0) -> int:
+    """Post the same batch again, as a client honouring Retry-After, until it is accepted;
+    returns the number of attempts. A 503 right after the restart is allowed (a commit whose
+    outcome is still being learned holds its ids); a 2xx must come within ``limit_s``."""
+    worker, batch_no = ids[0].split("-")[0][1:].split("b")
+    events = make_events(100, f"w{worker}b{batch_no}")
+    deadline = time.monotonic() + limit_s
+    attempts = 0
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as c:
+        while True:
+            attempts += 1
+            response = c.post("/ingest/events/batch", json=events)
+            if response.status_code == 200 or time.monotonic() > deadline:
+                break
+            assert response.status_code == 503, response.text
+            time.sleep(float(response.headers.get("Retry-After", "1")))
+    assert response.status_code == 200, response.text
+    return attempts
 
 
 def test_a_frozen_broker_gets_a_bounded_503_never_a_2xx(
