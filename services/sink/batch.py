@@ -35,7 +35,6 @@ class Batch:
     records: int = 0
     undecodable: int = 0
     rejected: int = 0  # decoded but refused by ClickHouse (set by the writer)
-    contacts: int = 0  # contacts rows the projector wrote after the insert (set by the writer)
     started_at: float | None = None
 
     def add(

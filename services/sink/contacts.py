@@ -2,12 +2,10 @@
 path and by `kontakt backfill` -- with the same code (:func:`contact_row` over
 ``streams.sla.state.build_state``), so both paths write identical rows.
 
-Stream path (:class:`ContactsProjector`): after the sink has inserted a batch and BEFORE it
-commits the batch's Kafka offsets, the contacts the batch touched are read back from
-``events`` (every event of each contact, not just the new ones, in bounded IN-lists), folded
-with the pure core and inserted as new ``contacts`` rows. Why before the commit: a crash
-between the events insert and the projection leaves the batch uncommitted, Kafka delivers it
-again, and the contacts are projected then -- no watermark to persist, no touched id lost.
+Stream path (:class:`ContactsProjector`): the sink notes each batch ClickHouse accepted; a
+thread beside it takes the contact ids noted since its last run every few seconds, reads
+those contacts' events back from ``events`` (every event of each contact, in bounded
+IN-lists), folds them with the pure core and inserts new ``contacts`` rows.
 
 Idempotent: ``build_state`` deduplicates by event_id, so a redelivered batch folds the same
 events into the same row with the same ``version`` (the number of distinct events folded,
@@ -16,6 +14,8 @@ which only grows as a contact's events arrive); ReplacingMergeTree(version) keep
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -23,6 +23,8 @@ from schemas.codec import HEADER_SIZE, DecodeError, decode
 from schemas.events import EventType
 from services.ports import Warehouse
 from streams.sla.state import ContactState, build_state
+
+log = logging.getLogger(__name__)
 
 CONTACTS = "contacts"
 CONTACT_COLUMNS: tuple[str, ...] = (
@@ -111,14 +113,54 @@ def chunks(ids: Iterable[str], size: int = CHUNK_IDS) -> Iterator[list[str]]:
 
 
 class ContactsProjector:
-    """Re-folds the contacts a batch touched from their stored events and writes their rows.
+    """Re-folds touched contacts from their stored events and writes their rows, on its own
+    thread beside the sink (the process that owns the warehouse), through the Warehouse port
+    only -- the same for embedded chdb and a ClickHouse server.
 
-    Runs in the sink's insert thread (the one that owns the warehouse), through the Warehouse
-    port only, so it is the same for embedded chdb and a ClickHouse server."""
+    The sink hands over each accepted batch (:meth:`note`: O(1), no parsing on its thread);
+    every ``interval_s`` the thread takes the contact ids noted since the last run (a contact
+    touched by many batches is folded once) and projects them. Decoupled on purpose: folding
+    in Python costs more per event than the sink spends, so gating the sink's commits on it
+    would cap the sink at the fold's rate; instead ``contacts`` lags during a catch-up and
+    converges. Crash: ids noted but not yet projected are lost with the process; the next
+    start runs :meth:`recover` first (see its docstring)."""
 
-    def __init__(self, warehouse: Warehouse, chunk_ids: int = CHUNK_IDS) -> None:
+    def __init__(self, warehouse: Warehouse, interval_s: float = 2.0,
+                 recover_s: float = 6 * 3600, chunk_ids: int = CHUNK_IDS) -> None:
         self.warehouse = warehouse
+        self.interval_s = interval_s
+        self.recover_s = recover_s
         self.chunk_ids = chunk_ids
+        self.projected = 0  # contacts rows written (read by tests and the benchmark)
+        self.runs = 0
+        self._noted: list[tuple[Sequence[Sequence[Any]] | None, list[bytes]]] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def note(self, event_rows: Sequence[Sequence[Any]] | None, encoded: list[bytes]) -> None:
+        """A batch whose events ClickHouse accepted (decoded rows and/or Avro values)."""
+        if event_rows or encoded:
+            with self._lock:
+                self._noted.append((event_rows, encoded))
+
+    def pending(self) -> bool:
+        with self._lock:
+            return bool(self._noted)
+
+    def run_once(self) -> int:
+        """Project every contact noted so far; returns how many rows were written."""
+        with self._lock:
+            noted, self._noted = self._noted, []
+        ids: set[str] = set()
+        for rows, values in noted:
+            ids |= touched_contacts(rows, values)
+        try:
+            return self.project(ids)
+        except Exception:
+            with self._lock:  # keep them for the next run (ClickHouse may be back by then)
+                self._noted[:0] = noted
+            raise
 
     def project(self, contact_ids: Iterable[str]) -> int:
         """Write a fresh ``contacts`` row for each id that has stored events; returns how many."""
@@ -131,4 +173,47 @@ class ContactsProjector:
             if states:
                 self.warehouse.insert(CONTACTS, CONTACT_COLUMNS, [contact_row(s) for s in states])
             written += len(states)
+        self.projected += written
+        self.runs += 1
         return written
+
+    def recover(self) -> int:
+        """After a restart: refold the contacts that have events ingested within ``recover_s``
+        before the newest stored event and whose ``contacts`` row is missing or folded fewer
+        distinct events than are stored. Nothing is persisted: the sink is the only writer of
+        ``events`` and runs in this process, so events the projector never saw can only have
+        been ingested shortly before the last stop (its lag then); a lag longer than
+        ``recover_s`` needs `kontakt backfill`."""
+        from services.analytics import sql
+
+        rows = self.warehouse.query(sql.stale_contacts(), {"window_s": int(self.recover_s)})
+        return self.project(str(r[0]) for r in rows)
+
+    # --- the thread ------------------------------------------------------------------------
+
+    def start(self) -> ContactsProjector:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="kontakt-contacts", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout_s: float = 60.0) -> None:
+        """Project what is still noted, then end the thread."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+
+    def _loop(self) -> None:
+        try:
+            self.recover()
+        except Exception:
+            log.exception("contacts: recovery after start failed; backfill may be needed")
+        while True:
+            stopping = self._stop.wait(self.interval_s)
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("contacts: projection failed; retrying in %.0f s", self.interval_s)
+            if stopping:
+                return

@@ -24,6 +24,8 @@ def sink_config(settings: Settings) -> SinkConfig:
         group_id=settings.sink_group,
         limits=BatchLimits(settings.sink_batch_rows, settings.sink_batch_seconds),
         contacts=settings.sink_contacts,
+        contacts_interval_s=settings.sink_contacts_seconds,
+        contacts_recover_s=settings.sink_contacts_recover_hours * 3600,
     )
 
 
