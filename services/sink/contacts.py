@@ -19,6 +19,8 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+import orjson
+
 from schemas.codec import HEADER_SIZE, DecodeError, decode
 from schemas.events import EventType
 from services.ports import Warehouse
@@ -168,7 +170,8 @@ class ContactsProjector:
 
         written = 0
         for chunk in chunks(contact_ids, self.chunk_ids):
-            rows = self.warehouse.query(sql.events_of_contacts(), {"ids": chunk})
+            rows = [orjson.loads(r[0]) for r in
+                    self.warehouse.query(sql.events_of_contacts(), {"ids": chunk})]
             states = [build_state(events) for events in history.group_by_contact(rows)]
             if states:
                 self.warehouse.insert(CONTACTS, CONTACT_COLUMNS, [contact_row(s) for s in states])
