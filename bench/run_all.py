@@ -84,6 +84,17 @@ BENCHES: tuple[Bench, ...] = (
                  "raw chdb insert, same Avro", "raw_insert_rows_per_s", ratio_goal=0.5),
         Headline("freshness p95", "freshness_p95_ms", "ms", goal=("<=", 5_000)),
     )),
+    Bench("sink_contacts", "Sink with the contacts projector", ("50000", "--repeat", "1"),
+          600, (
+        Headline("sink, contacts projector on", "sink_contacts_rows_per_s", "rows/s",
+                 "projector off", "sink_rows_per_s"),
+    )),
+    Bench("appeals", "Appeal linking and customer time", ("1",), 600, (
+        Headline("customer_time", "customer_time_contacts_per_s", "contacts/CPU-s",
+                 "build_state per contact", "baseline_contacts_per_s"),
+        Headline("link contacts into appeals", "link_contacts_per_s", "contacts/CPU-s",
+                 "build_state per contact", "baseline_contacts_per_s"),
+    )),
     Bench("warehouse_insert", "Warehouse adapter inserts", ("100000", "50000"), 300, (
         Headline("chdb adapter (Arrow)", "chdb_rows_per_s", "rows/s", "SQL VALUES text",
                  "baseline_rows_per_s"),
