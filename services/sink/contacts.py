@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -123,14 +124,20 @@ class ContactsProjector:
     every ``interval_s`` the thread takes the contact ids noted since the last run (a contact
     touched by many batches is folded once) and projects them. Decoupled on purpose: folding
     in Python costs more per event than the sink spends, so gating the sink's commits on it
-    would cap the sink at the fold's rate; instead ``contacts`` lags during a catch-up and
+    would cap the sink at the fold's rate; instead ``contacts`` lags during a catch-up (the
+    projector even waits while the sink writes full batches, up to ``max_defer_s``) and
     converges. Crash: ids noted but not yet projected are lost with the process; the next
     start runs :meth:`recover` first (see its docstring)."""
 
     def __init__(self, warehouse: Warehouse, interval_s: float = 2.0,
-                 recover_s: float = 6 * 3600, chunk_ids: int = CHUNK_IDS) -> None:
+                 recover_s: float = 6 * 3600, chunk_ids: int = CHUNK_IDS,
+                 max_defer_s: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.warehouse = warehouse
         self.interval_s = interval_s
+        self.max_defer_s = max_defer_s
+        self._clock = clock
+        self._full_at = -1e18  # when the sink last wrote a full batch (it is catching up)
+        self._oldest: float | None = None  # when the oldest pending batch was noted
         self.recover_s = recover_s
         self.chunk_ids = chunk_ids
         self.projected = 0  # contacts rows written (read by tests and the benchmark)
@@ -140,11 +147,28 @@ class ContactsProjector:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def note(self, event_rows: Sequence[Sequence[Any]] | None, encoded: list[bytes]) -> None:
-        """A batch whose events ClickHouse accepted (decoded rows and/or Avro values)."""
+    def note(self, event_rows: Sequence[Sequence[Any]] | None, encoded: list[bytes],
+             full: bool = False) -> None:
+        """A batch whose events ClickHouse accepted (decoded rows and/or Avro values);
+        ``full``: it was flushed for its size, i.e. the sink is working through a backlog."""
+        now = self._clock()
+        if full:
+            self._full_at = now
         if event_rows or encoded:
             with self._lock:
                 self._noted.append((event_rows, encoded))
+                if self._oldest is None:
+                    self._oldest = now
+
+    def deferring(self) -> bool:
+        """True while the sink is catching up (a full batch within the last interval) and
+        nothing has waited ``max_defer_s``: folding holds the GIL the sink's consumer needs, so
+        during a backlog the projector waits and then folds each contact once."""
+        now = self._clock()
+        with self._lock:
+            oldest = self._oldest
+        return (oldest is not None and now - self._full_at < self.interval_s
+                and now - oldest < self.max_defer_s)
 
     def pending(self) -> bool:
         with self._lock:
@@ -153,7 +177,7 @@ class ContactsProjector:
     def run_once(self) -> int:
         """Project every contact noted so far; returns how many rows were written."""
         with self._lock:
-            noted, self._noted = self._noted, []
+            noted, self._noted, oldest, self._oldest = self._noted, [], self._oldest, None
         ids: set[str] = set()
         for rows, values in noted:
             ids |= touched_contacts(rows, values)
@@ -162,6 +186,8 @@ class ContactsProjector:
         except Exception:
             with self._lock:  # keep them for the next run (ClickHouse may be back by then)
                 self._noted[:0] = noted
+                self._oldest = oldest if self._oldest is None or oldest is None else min(
+                    oldest, self._oldest)
             raise
 
     def project(self, contact_ids: Iterable[str]) -> int:
@@ -214,6 +240,8 @@ class ContactsProjector:
             log.exception("contacts: recovery after start failed; backfill may be needed")
         while True:
             stopping = self._stop.wait(self.interval_s)
+            if not stopping and self.deferring():
+                continue
             try:
                 self.run_once()
             except Exception:

@@ -212,7 +212,7 @@ class Sink:
         if self.contacts is not None:  # the events are in: the projector may read them
             self.contacts.note(batch.rows.get("events"), [
                 v for (table, _), values in batch.encoded.items() if table == "events"
-                for v in values])
+                for v in values], full=batch.row_count >= self.config.limits.max_rows)
 
     def _insert_encoded(self, batch: Batch, table: str, fingerprint: bytes,
                         values: list[bytes]) -> int:

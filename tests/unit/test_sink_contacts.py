@@ -9,6 +9,7 @@ from schemas.codec import HEADER_SIZE, DecodeError, default_catalog, encode_even
 from schemas.events import Channel, ContactEvent, EventType, Kind
 from services.sink.contacts import (
     CONTACT_COLUMNS,
+    ContactsProjector,
     chunks,
     contact_row,
     encoded_contact_id,
@@ -72,3 +73,20 @@ def test_contact_row_of_out_of_order_and_duplicated_events() -> None:
     assert (row["agent"], row["queue"], row["customer_ref"]) == ("a7", "main", "ref")
     assert row["updated_at"] == 3_000
     assert row["event_count"] == row["version"] == 3
+
+
+def test_the_projector_waits_while_the_sink_catches_up_but_not_forever() -> None:
+    now = [100.0]
+    projector = ContactsProjector(None, interval_s=2.0, max_defer_s=30.0,  # type: ignore[arg-type]
+                                  clock=lambda: now[0])
+    assert not projector.deferring()  # nothing pending
+    projector.note([("e1", "c1")], [], full=False)
+    assert not projector.deferring()  # live traffic: batches flushed by age
+    projector.note([("e2", "c2")], [], full=True)
+    assert projector.deferring()  # a full batch just now: a backlog
+    now[0] += 2.5
+    assert not projector.deferring()  # no full batch within the last interval
+    for _ in range(30):  # a long backlog: full batches every second
+        projector.note([("e3", "c3")], [], full=True)
+        now[0] += 1.0
+    assert not projector.deferring()  # the oldest noted batch waited over max_defer_s
