@@ -112,11 +112,31 @@ def apply_topics(
             "with 'kontakt kafka start' or set KONTAKT_KAFKA_BOOTSTRAP"
         ) from exc
     try:
-        return _apply(admin, settings, specs, timeout_ms)
+        outcomes = _apply(admin, settings, specs, timeout_ms)
+        _wait_for_group_coordinator(admin, timeout_s)
+        return outcomes
     except KafkaError as exc:
         raise UserError(f"applying topics on {settings.kafka_bootstrap} failed: {exc}") from exc
     finally:
         admin.close()
+
+
+def _wait_for_group_coordinator(admin: Any, timeout_s: float) -> None:
+    """Make the broker create its offsets topic now: otherwise every consumer group of a fresh
+    cluster (worker, sink, board) first logs 'GroupCoordinatorNotAvailable' errors."""
+    import time
+
+    from kafka.errors import KafkaError
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            admin.describe_groups(["kontakt-setup-probe"])
+            return
+        except KafkaError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def _apply(
