@@ -171,11 +171,11 @@ def test_live_metrics_and_an_outage_storm_reach_their_topics(worker_stack: Worke
         today(), worker_stack.logs())
 
 
-def _day(stack: WorkerStack, tmp: Path) -> tuple[list[ContactEvent], Path]:
+def _day(stack: WorkerStack, tmp: Path, contacts: int = 400) -> tuple[list[ContactEvent], Path]:
     policy = write_combined_policy(tmp / "policy.toml")
     stack.env["KONTAKT_SLA_POLICY"] = str(policy)
     day_start = now_ms() - now_ms() % DAY - 3 * DAY
-    return simulated_day(day_start, contacts=400), policy
+    return simulated_day(day_start, contacts=contacts), policy
 
 
 def test_stream_equals_replay_over_a_simulated_day(
@@ -200,7 +200,9 @@ def test_stream_equals_replay_over_a_simulated_day(
 def test_sigkill_mid_day_gives_the_same_alert_ids(
     worker_stack: WorkerStack, tmp_path: Path
 ) -> None:
-    events, policy = _day(worker_stack, tmp_path)
+    # ~3,400 events: the second half must take the batched worker (~1,000 events/s here) well
+    # over the 0.5 s before the kill, or the kill comes after the day is done (asserted below).
+    events, policy = _day(worker_stack, tmp_path, contacts=1200)
     expected = replay_outcomes(events, policy, now_ms(), tmp_path)
     half = len(events) // 2
     worker = worker_stack.start_worker("first")
