@@ -1,8 +1,9 @@
 """Faust glue: agents, timers and rebalance hooks. No SLA arithmetic here -- each body reads the
 wall clock, calls the ContactProcessor / StormDetector and sends what they return.
 
-- ``contact-events`` agent (concurrency 1): decode, fold into the contacts table, emit changed
-  outcomes (outcomes topic) and alerts (alerts topic). An undecodable or unprocessable message
+- ``contact-events`` agent (concurrency 1, batches of up to BATCH_MAX events): decode, fold
+  into the contacts table (one write per contact per batch), emit changed outcomes (outcomes
+  topic) and alerts (alerts topic). An undecodable or unprocessable message
   goes to the dead-letter topic with the reason in its headers, and the stream goes on.
 - deadline timer (every ``worker_timer_interval_s``): re-evaluates the contacts whose next
   instant of change has passed (warnings, breaches) -- the wall clock drives it.
