@@ -99,7 +99,6 @@ class TransactionalPublisher:
     ) -> bool:
         """Run one transaction on ``slot``; returns whether the slot goes back to the pool
         now (False: a background commit still owns it)."""
-        from kafka.errors import KafkaError
 
         try:
             producer = self._ready_producer(slot, deadline)
@@ -112,9 +111,14 @@ class TransactionalPublisher:
                     raise PublishError(f"{topic}: not every record written in time")
                 written.append(future.get(timeout=remaining))
             result = _begin_commit(producer)
-        except (KafkaError, PublishError) as exc:
+        except PublishError:
             self._abandon(slot, deadline)
-            raise exc if isinstance(exc, PublishError) else PublishError(f"{topic}: {exc}") from exc
+            raise
+        except Exception as exc:  # KafkaError, or e.g. RuntimeError('NetworkSelector closed!')
+            # from a producer whose network died under it (seen across a broker restart): no
+            # commit was sent, so dropping the producer (its successor fences it) loses nothing
+            self._abandon(slot, deadline)
+            raise PublishError(f"{topic}: {type(exc).__name__}: {exc}") from exc
         except BaseException:
             self._abandon(slot, deadline)
             raise
@@ -122,7 +126,7 @@ class TransactionalPublisher:
             if result.wait(timeout_ms=max(0, int((deadline - time.monotonic()) * 1000))):
                 return True
             why = "no answer in time"
-        except KafkaError as exc:
+        except Exception as exc:
             # Not proof that nothing was committed: kafka-python fails the commit with a
             # generic error on a request timeout too, after the broker may have logged it.
             why = f"failed: {exc}"
@@ -219,9 +223,8 @@ class _Pending:
             return self._answer
 
     def _learn(self, deadline: float) -> bool | None:
-        from kafka.errors import KafkaError
 
-        with contextlib.suppress(KafkaError):  # an error does not say which way it went
+        with contextlib.suppress(Exception):  # an error does not say which way it went
             if self._result.wait(timeout_ms=int(min(self.own_retry_s, _left(deadline)) * 1000)):
                 self._owner._idle.put(self._slot)
                 return True
@@ -231,14 +234,17 @@ class _Pending:
                 try:
                     self._owner._ready_producer(self._slot, deadline)
                     break
-                except (KafkaError, PublishError):
+                except Exception:  # broker still away (or the producer's network died)
                     self._owner._abandon(self._slot, time.monotonic())
                     if _left(deadline) <= 0 or self._owner._closed:
                         return None
                     time.sleep(min(1.0, _left(deadline)))
-            return committed_record_visible(
-                self._owner._config["bootstrap_servers"], self._first, deadline
-            )
+            try:
+                return committed_record_visible(
+                    self._owner._config["bootstrap_servers"], self._first, deadline
+                )
+            except Exception:  # the broker went away again while reading: still unknown
+                return None
         finally:
             self._owner._idle.put(self._slot)
 

@@ -98,7 +98,11 @@ class IngestService:
         """Keep ``keys`` pending until the commit's outcome is known, in a daemon thread."""
 
         def settle() -> None:
-            if uncertain.outcome(self.uncertain_wait_s):
+            try:
+                committed = uncertain.outcome(self.uncertain_wait_s)
+            except Exception:  # never leave the ids pending for good
+                committed = None
+            if committed:
                 self.window.commit(keys)
             else:  # not committed -- or unknown after the wait: a retry may produce them
                 self.window.release(keys)
