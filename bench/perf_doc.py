@@ -54,7 +54,7 @@ TABLE_ROWS: dict[str, dict[str, tuple[str, int]]] = {
                          "baseline_rows_per_s": ("chdb, SQL VALUES text (baseline)", 0)},
     "board": {"board_records_per_s": ("decode + LiveBoard fold", 0),
               "decode_records_per_s": ("baseline: codec.decode only", 0)},
-    "queries": {"api_daily_report_ms": ("API daily report", 0),
+    "queries": {"api_daily_ms": ("API daily report", 0),
                 "api_report_ms": ("API report", 0), "daily_view_ms": ("daily view", 0),
                 "naive_scan_ms": ("naive scan", 0)},
 }
