@@ -19,6 +19,31 @@ from typing import Any
 from services.ports import PublishError
 
 
+def producer_config(
+    bootstrap: str,
+    client_id: str,
+    max_block_s: float,
+    request_timeout_s: float,
+    linger_ms: int,
+    **extra: Any,
+) -> dict[str, Any]:
+    """kafka-python producer settings both publishers share: acks from every replica, an
+    idempotent producer, bounded waits, and no topic created by accident."""
+    return {
+        "bootstrap_servers": bootstrap,
+        "client_id": client_id,
+        "acks": "all",
+        "enable_idempotence": True,
+        "linger_ms": linger_ms,
+        "max_block_ms": int(max_block_s * 1000),
+        "bootstrap_timeout_ms": int(max_block_s * 1000),
+        "request_timeout_ms": int(request_timeout_s * 1000),
+        "reconnect_backoff_max_ms": 1000,
+        "allow_auto_create_topics": False,
+        **extra,
+    }
+
+
 class KafkaPublisher:
     """Thread-safe; the producer is created lazily so an API can start before its broker."""
 
@@ -32,19 +57,10 @@ class KafkaPublisher:
         delivery_timeout_s: float = 30.0,
         linger_ms: int = 5,
     ) -> None:
-        self._config: dict[str, Any] = {
-            "bootstrap_servers": bootstrap,
-            "client_id": client_id,
-            "acks": "all",
-            "enable_idempotence": True,
-            "linger_ms": linger_ms,
-            "max_block_ms": int(max_block_s * 1000),
-            "bootstrap_timeout_ms": int(max_block_s * 1000),
-            "request_timeout_ms": int(request_timeout_s * 1000),
-            "delivery_timeout_ms": int(delivery_timeout_s * 1000),
-            "reconnect_backoff_max_ms": 1000,
-            "allow_auto_create_topics": False,
-        }
+        self._config = producer_config(
+            bootstrap, client_id, max_block_s, request_timeout_s, linger_ms,
+            delivery_timeout_ms=int(delivery_timeout_s * 1000),
+        )
         self._producer: Any = None
         self._lock = threading.Lock()
         self._closed = False

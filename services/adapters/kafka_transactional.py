@@ -25,7 +25,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from services.adapters.kafka_publisher import _close_producer
+from services.adapters.kafka_publisher import _close_producer, producer_config
 from services.ports import PublishError, PublishUncertain
 
 
@@ -46,19 +46,10 @@ class TransactionalPublisher:
         transaction_timeout_s: float = 30.0,
         linger_ms: int = 5,
     ) -> None:
-        self._config: dict[str, Any] = {
-            "bootstrap_servers": bootstrap,
-            "client_id": client_id,
-            "acks": "all",
-            "enable_idempotence": True,
-            "linger_ms": linger_ms,
-            "max_block_ms": int(max_block_s * 1000),
-            "bootstrap_timeout_ms": int(max_block_s * 1000),
-            "request_timeout_ms": int(request_timeout_s * 1000),
-            "transaction_timeout_ms": int(transaction_timeout_s * 1000),
-            "reconnect_backoff_max_ms": 1000,
-            "allow_auto_create_topics": False,
-        }
+        self._config = producer_config(
+            bootstrap, client_id, max_block_s, request_timeout_s, linger_ms,
+            transaction_timeout_ms=int(transaction_timeout_s * 1000),
+        )
         self.transactional_ids = [f"{transactional_id}.{i}" for i in range(producers)]
         self._idle: queue.Queue[_Slot] = queue.Queue()
         self._slots = [_Slot(tid) for tid in self.transactional_ids]
