@@ -17,6 +17,7 @@ wall clock, calls the ContactProcessor / StormDetector and sends what they retur
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import weakref
@@ -25,8 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 from faust.streams import _current_event
 
-from schemas.codec import decode_event
+from schemas.codec import decode_event, encode
 from streams import emissions
+from streams.outbox import OutRecord
 from streams.processor import Entry, encode_value
 from streams.storm import StormDetector
 
@@ -58,30 +60,15 @@ def dead_letter_headers(reason: str, exc: BaseException, event: Any) -> list[tup
     ]
 
 
-Send = tuple[Any, bytes, Any, "list[tuple[str, bytes]] | None"]
-
-
-def emission_sends(worker: Worker, emission: emissions.Emission, out: list[Send]) -> None:
+def emission_records(worker: Worker, emission: emissions.Emission, out: list[OutRecord]) -> None:
     """Append the records of ``emission`` to ``out`` (outcomes first, then alerts)."""
+    outcomes, alerts = worker.outcomes.get_topic_name(), worker.alerts.get_topic_name()
     for record in emission.outcomes:
-        out.append((worker.outcomes, record["contact_id"].encode(),
-                    (emissions.OUTCOME, record), None))
+        out.append(OutRecord(outcomes, record["contact_id"].encode(),
+                             encode(emissions.OUTCOME, record)))
     for record in emission.alerts:
-        out.append((worker.alerts, record["contact_id"].encode(),
-                    (emissions.SLA_ALERT, record), None))
-
-
-async def send_all(worker: Worker, sends: list[Send]) -> None:
-    """Hand the records to the producer. Each ``send`` only appends to aiokafka's open batch
-    (it waits for nothing but a full batch); delivery is flushed by faust before it commits."""
-    for topic, key, value, headers in sends:
-        await worker.send(topic, key, value, headers)
-
-
-async def send_emission(worker: Worker, emission: emissions.Emission) -> None:
-    sends: list[Send] = []
-    emission_sends(worker, emission, sends)
-    await send_all(worker, sends)
+        out.append(OutRecord(alerts, record["contact_id"].encode(),
+                             encode(emissions.SLA_ALERT, record)))
 
 
 def as_current(event: Any) -> None:
@@ -101,28 +88,42 @@ async def handle_batch(worker: Worker, events: Sequence[Any]) -> None:
     is exactly what ``on_event`` would have written after the contact's last event of the
     batch, step log included (one step per input offset, so a redelivered batch re-sends
     what each of its offsets emitted)."""
-    sends: list[Send] = []
+    out: list[OutRecord] = []
     changed: dict[bytes, tuple[Any, Entry]] = {}
     for event in events:
-        fold_event(worker, event, changed, sends)
+        fold_event(worker, event, changed, out)
+    write_contacts(worker, changed, out)
+    await worker.produce(out)
+
+
+def write_contacts(
+    worker: Worker, changed: dict[bytes, tuple[Any, Entry]], out: list[OutRecord]
+) -> None:
+    """The table write of each changed contact: its value into the store (RocksDB) of the
+    partition its events came from, and the same key and value as a changelog record to that
+    partition, sent with the batch's other records (what ``table[key] = value`` does, without
+    faust's one-record-at-a-time changelog buffer)."""
     table = worker.contacts
+    store = table.data
+    changelog = table.changelog_topic.get_topic_name()
     for key, (event, entry) in changed.items():
+        value = encode_value(entry)
         as_current(event)
-        table[key] = encode_value(entry)
+        store[key] = value
+        out.append(OutRecord(changelog, key, value, event.message.partition))
     _current_event.set(None)
-    await send_all(worker, sends)
 
 
 def fold_event(
-    worker: Worker, event: Any, changed: dict[bytes, tuple[Any, Entry]], sends: list[Send]
+    worker: Worker, event: Any, changed: dict[bytes, tuple[Any, Entry]], out: list[OutRecord]
 ) -> None:
     """One input message: decode and fold it (``changed`` gets the contact's new entry,
-    ``sends`` its records); or dead-letter it."""
+    ``out`` its records); or dead-letter it."""
     raw = event.value
     try:
         contact_event = decode_event(raw if isinstance(raw, bytes) else b"")
     except ValueError as exc:
-        sends.append(_dead_letter(event, worker, f"undecodable: {exc}", exc))
+        out.append(_dead_letter(event, worker, f"undecodable: {exc}", exc))
         return
     key = contact_event.contact_id.encode()
     processor = worker.processor
@@ -131,22 +132,32 @@ def fold_event(
         stored: bytes | Entry | None = pending[1] if pending is not None else None
         if stored is None and not processor.is_cached(contact_event.contact_id):
             as_current(event)
-            stored = worker.contacts.get(key)
+            stored = stored_value(worker.contacts.data, key)
         message = event.message
         entry, emission = processor.apply_event(
             stored, contact_event, message.partition, message.offset, now_ms()
         )
     except Exception as exc:  # a bug or a state the core rejects: park it, keep going
         log.exception("cannot process event %s", contact_event.event_id)
-        sends.append(_dead_letter(event, worker, f"unprocessable: {exc}", exc))
+        out.append(_dead_letter(event, worker, f"unprocessable: {exc}", exc))
         return
     if entry is not None:
         changed[key] = (event, entry)
-    emission_sends(worker, emission, sends)
+    emission_records(worker, emission, out)
 
 
-def _dead_letter(event: Any, worker: Worker, reason: str, exc: BaseException) -> Send:
-    return (worker.dead_letters, event.key, event.value, dead_letter_headers(reason, exc, event))
+def stored_value(store: Any, key: bytes) -> bytes | None:
+    """The contact's value in the table's store, or None. Not ``table.get``: for a missing
+    key (every contact's first event) that goes through faust's ``__missing__`` and a
+    KeyError, which cost more than the fold of the event."""
+    return store[key] if key in store else None  # noqa: SIM401 (.get is the KeyError path)
+
+
+def _dead_letter(event: Any, worker: Worker, reason: str, exc: BaseException) -> OutRecord:
+    raw = event.value
+    return OutRecord(worker.dead_letters.get_topic_name(), event.key,
+                     raw if isinstance(raw, bytes) else None,
+                     headers=dead_letter_headers(reason, exc, event))
 
 
 def register_agents(worker: Worker) -> None:
@@ -200,26 +211,35 @@ async def fire_deadlines(worker: Worker) -> None:
     if not worker.ready or worker.app.should_stop:
         return
     table = worker.contacts
+    out: list[OutRecord] = []
     for emission in worker.processor.on_timer(now_ms(), lambda c: table.get(c.encode())):
-        await send_emission(worker, emission)
+        emission_records(worker, emission, out)
+    await worker.produce(out)
 
 
 async def publish_metrics(worker: Worker) -> None:
     """Live figures to the metrics topic; new phone contacts to the storm-counts topic."""
     if not worker.ready or worker.app.should_stop:
         return
+    out: list[OutRecord] = []
     for record in worker.processor.snapshots(now_ms()):
         key = "|".join(str(record[k] or "") for k in ("tenant", "channel", "region", "office"))
-        await worker.send(worker.metrics, key.encode(), ("MetricsSnapshotTaken", record))
+        out.append(OutRecord(worker.metrics.get_topic_name(), key.encode(),
+                             encode("MetricsSnapshotTaken", record)))
     for counts in worker.processor.storm.drain():
-        await worker.send(worker.storm_counts, counts["region"].encode(), counts)
+        out.append(OutRecord(worker.storm_counts.get_topic_name(), counts["region"].encode(),
+                             json.dumps(counts).encode()))
+    await worker.produce(out)
 
 
 async def raise_storms(worker: Worker) -> None:
     if worker.app.should_stop:
         return
-    for alert in worker.storm.evaluate(now_ms()):
-        await worker.send(worker.alerts, alert["region"].encode(), (ALERT_STORM, alert))
+    await worker.produce([
+        OutRecord(worker.alerts.get_topic_name(), alert["region"].encode(),
+                  encode(ALERT_STORM, alert))
+        for alert in worker.storm.evaluate(now_ms())
+    ])
 
 
 def observe_storm(detector: StormDetector, counts: dict[str, Any]) -> None:

@@ -21,10 +21,12 @@ from typing import Any, cast
 
 import faust
 from faust.serializers import codecs
+from faust.types import TP
 
 from schemas import codec
 from services.settings import Settings
 from streams.live_metrics import MetricsConfig
+from streams.outbox import Delivery, Outbox, OutRecord
 from streams.processor import ContactProcessor
 from streams.sla.policy import load_policy
 from streams.storm import StormConfig, StormDetector
@@ -36,8 +38,7 @@ OUTCOMES_TOPIC = "outcomes"
 DEAD_LETTER_TOPIC = "dead-letters"
 
 
-Headers = list[tuple[str, bytes]]
-Sender = Callable[[faust.TopicT, bytes, Any, "Headers | None"], Awaitable[None]]
+Sender = Callable[[list[OutRecord]], Awaitable[None]]
 
 
 class AvroCodec(codecs.Codec):
@@ -79,19 +80,35 @@ class Worker:
     storm: StormDetector
     ready: bool = False  # set once the table is recovered and the processor rebuilt
     sender: Sender | None = None  # tests record sends instead of producing
+    outbox: Outbox | None = None  # made on first use: faust's producer starts with the app
 
-    async def send(
-        self, topic: faust.TopicT, key: bytes, value: Any, headers: Headers | None = None
-    ) -> None:
-        """Send one record to one of the worker's topics (the only producing call)."""
-        if self.sender is not None:
-            await self.sender(topic, key, value, headers)
+    async def produce(self, records: list[OutRecord]) -> None:
+        """Send ``records`` (the only producing call). Each topic partition's records go to
+        the producer as one batch (streams.outbox); faust flushes that producer before it
+        commits input offsets. A changelog batch, once acknowledged, moves the table's
+        persisted offset for its partition, as faust's own changelog callback does."""
+        if not records:
             return
-        # Straight to the transport producer with the topic's registered codec: faust's
-        # Topic.send machinery (FutureMessage, sensors, callbacks) costs more than the send.
-        # Offsets are still committed only after faust flushes this same producer.
-        data = codecs.dumps(cast(Any, topic).value_serializer, value)
-        await self.app.producer.send(topic.get_topic_name(), key, data, None, None, headers)
+        if self.sender is not None:
+            await self.sender(records)
+            return
+        if self.outbox is None:
+            # the aiokafka producer faust started (and flushes before each commit)
+            self.outbox = Outbox(cast(Any, self.app.producer)._ensure_producer())
+        changelog = self.contacts.changelog_topic.get_topic_name()
+        for delivery in await self.outbox.send(records):
+            if delivery.topic == changelog:
+                delivery.future.add_done_callback(self._changelog_persisted(delivery))
+
+    def _changelog_persisted(self, delivery: Delivery) -> Callable[[Any], None]:
+        store = self.contacts.data
+        tp = TP(delivery.topic, delivery.partition)
+
+        def persisted(future: Any) -> None:
+            if not future.cancelled() and future.exception() is None:
+                store.set_persisted_offset(tp, future.result().offset + delivery.count - 1)
+
+        return persisted
 
 
 def storm_config(settings: Settings) -> StormConfig:
