@@ -137,6 +137,10 @@ class Catalog:
 
     def get(self, name: str, version: int | None = None) -> SchemaVersion:
         """The given version of ``name``, or its latest version."""
+        if version is None:
+            svs = self._by_name.get(name)  # the hot path: every record the worker writes
+            if svs:
+                return svs[-1]
         svs = self.versions(name)
         if version is None:
             return svs[-1]
@@ -165,8 +169,8 @@ def encode(
 ) -> bytes:
     """Datum -> single-object bytes, written with the latest (or the given) version."""
     sv = (catalog or default_catalog()).get(record_name, version)
-    buf = io.BytesIO()
-    buf.write(sv.header)
+    buf = io.BytesIO(sv.header)
+    buf.seek(HEADER_SIZE)
     try:
         fastavro.schemaless_writer(buf, sv.parsed, datum)
     except Exception as exc:
