@@ -107,3 +107,28 @@ def test_prune_forgets_old_buckets_but_keeps_waiting_contacts() -> None:
     live.prune(later)
     assert live.waiting(later)[("t", "phone", "kursk", None)][0] == 1
     assert all(r["offered"] == 0 for r in live.snapshot(later))
+
+
+def test_prune_runs_at_most_every_prune_every_ms() -> None:
+    live = LiveMetrics(0, MetricsConfig(keep_ms=60_000, prune_every_ms=600_000))
+    live.prune(T0)  # the first call prunes (nothing yet) and starts the period
+    live.update("old", facts_of(call("old", T0, EventType.ANSWERED, 1000), []))
+    expired = T0 + 300_000  # older than keep_ms, but the period is not over
+    live.prune(expired)
+    assert any(r["offered"] for r in live.snapshot(expired))
+    live.prune(T0 + 600_000)
+    assert all(r["offered"] == 0 for r in live.snapshot(T0 + 600_000))
+
+
+def test_waiting_follows_each_contact_as_it_changes() -> None:
+    live = LiveMetrics(0, MetricsConfig(max_wait_ms=10**12))
+    group = ("t", "phone", "kursk", None)
+    for n in range(3):
+        live.update(f"c{n}", facts_of(call(f"c{n}", T0 + n * 1000, None, 0), []))
+    assert live.waiting(T0 + 10_000)[group] == (3, 10_000)
+    live.update("c0", facts_of(call("c0", T0, EventType.ANSWERED, 5000), []))
+    assert live.waiting(T0 + 10_000)[group] == (2, 9_000)
+    for n in (1, 2):
+        live.update(f"c{n}", facts_of(call(f"c{n}", T0 + n * 1000, EventType.ABANDONED, 2000),
+                                      []))
+    assert group not in live.waiting(T0 + 10_000)
