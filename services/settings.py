@@ -188,6 +188,12 @@ class Settings(BaseSettings):
     worker_metrics_interval_s: float = Field(
         default=5.0, gt=0, description="Cadence of live-metrics snapshots and the storm rule (s)."
     )
+    worker_gc_freeze_s: float = Field(
+        default=10.0, ge=0,
+        description="Worker: every this many seconds, move the objects alive into gc.freeze()'s "
+        "permanent generation, so a full collection never walks all open contacts (0 = "
+        "Python's default GC; docs/streams.md).",
+    )
     worker_short_abandon_ms: int = Field(
         default=5_000, ge=0, description="Abandons within this wait are short (not counted, ms)."
     )

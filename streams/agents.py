@@ -13,6 +13,8 @@ wall clock, calls the ContactProcessor / StormDetector and sends what they retur
   every region.
 - table recovery callback: rebuilds the deadline heap and live figures from the table after
   every recovery/rebalance; the timers pause between a revocation and the next recovery.
+- gc-freeze timer (every ``worker_gc_freeze_s``): streams.gc_policy, so that full garbage
+  collections do not walk every open contact and hold the deadline timer back.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from faust.streams import _current_event
 
 from schemas.codec import decode_event, encode
-from streams import emissions
+from streams import emissions, gc_policy
 from streams.outbox import OutRecord
 from streams.processor import Entry, encode_value
 from streams.storm import StormDetector
@@ -179,6 +181,8 @@ def register_agents(worker: Worker) -> None:
     async def rebuild_after_recovery() -> None:
         started = time.monotonic()
         worker.processor.rebuild(table.items(), now_ms())
+        if settings.worker_gc_freeze_s:
+            gc_policy.freeze_alive()  # the rebuilt contacts: long-lived by definition
         worker.ready = True
         log.info("deadline heap rebuilt: %d open contacts in %.2fs",
                  len(worker.processor.heap), time.monotonic() - started)
@@ -194,6 +198,17 @@ def register_agents(worker: Worker) -> None:
     @app.timer(settings.worker_metrics_interval_s, name="live-metrics")
     async def metrics_timer() -> None:
         await publish_metrics(worker)
+
+    if settings.worker_gc_freeze_s:
+        @app.timer(settings.worker_gc_freeze_s, name="gc-freeze")
+        async def gc_freeze_timer() -> None:
+            gc_policy.freeze_alive()
+
+        @app.on_before_shutdown.connect  # type: ignore[arg-type]
+        async def report_gc(sender: Any, **_: Any) -> None:
+            frozen, garbage = gc_policy.unfrozen_garbage()
+            log.info("gc policy: %d objects frozen; %d of them were unreachable cyclic garbage",
+                     frozen, garbage)
 
     @app.agent(worker.storm_counts, name="storm-counts", concurrency=1)
     async def count_storms(stream: Any) -> AsyncIterator[None]:

@@ -1,0 +1,35 @@
+"""The worker's garbage-collection policy: freeze what is alive, every few seconds.
+
+The worker holds every open contact in Python objects (decoded table entries, live-metrics
+facts, the deadline heap): ~23 GC-tracked objects per contact. CPython's cyclic collector
+walks all of them in a full (generation 2) collection, which it starts whenever the objects
+that survived since the last one reach a quarter of the rest -- with new contacts arriving,
+that is every few tens of seconds. Measured: a full collection over 100k contacts takes 1.05 s
+(2.3M objects), and in bench/worker.py at 2,000 events/s these pauses made the breach-alert
+latency p99 1.48 s (GC off: 0.29 s) and cost 22% of the worker's CPU per event (231 -> 179 us).
+
+``gc.freeze()`` moves every object alive at that instant into a permanent generation that
+collections skip; it is O(1). Done every ``worker_gc_freeze_s`` seconds, a full collection only
+walks what was allocated since the last freeze. Objects frozen and later released are still
+freed by reference counting; only garbage in a reference cycle that was alive at a freeze and
+died after it is not reclaimed. :func:`unfrozen_garbage` counts that at shutdown (logged), and
+docs/streams.md has the measured figure.
+"""
+
+from __future__ import annotations
+
+import gc
+
+
+def freeze_alive() -> None:
+    """Move every object the collector tracks now into the permanent generation."""
+    gc.freeze()
+
+
+def unfrozen_garbage() -> tuple[int, int]:
+    """(objects that were frozen, unreachable objects a full collection then finds): what the
+    policy kept from the collector. Unfreezes, so call it at shutdown."""
+    gc.collect()  # the garbage the collector could see anyway
+    frozen = gc.get_freeze_count()
+    gc.unfreeze()
+    return frozen, gc.collect()
