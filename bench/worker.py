@@ -5,13 +5,18 @@ One run:
    topics under a fresh prefix;
 2. N phone events (queued/answered pairs, some abandoned) produced to contact-events;
 3. baseline: a plain aiokafka consume-and-decode loop (decode_event) over that topic;
-4. the worker (a `kontakt worker` subprocess, RocksDB store) over the same topic: events/s
-   from the consumer group's committed offsets;
-5. latency: a sustained RATE events/s for DURATION s with some calls never answered; the lag
+4. framework baseline: a faust agent with the worker's App options and batching that does
+   nothing (bench/bare_agent.py), events/s from its committed offsets -- the ceiling faust
+   itself puts on any worker here;
+5. the worker (``--processes`` `kontakt worker` subprocesses in one consumer group, RocksDB
+   store) over the same topic: events/s from the group's committed offsets, and the CPU time
+   the worker processes spent per event;
+6. latency: a sustained RATE events/s for DURATION s with some calls never answered; the lag
    between each such call's deadline and its SlaBreached on the alerts topic (broker append
    time), p50/p99.
 
 Run: .venv/bin/python bench/worker.py [--events 50000] [--rate 2000] [--duration 60]
+                                     [--processes 1]
 Goals (issue): worker >= 10,000 events/s, ratio >= 0.35, breach p99 <= 1 s.
 """
 
@@ -134,26 +139,42 @@ def end_offsets(bootstrap: str, topic: str) -> int:
         consumer.close()
 
 
-def worker_throughput(bootstrap: str, group: str, topic: str, n: int, timeout_s: float) -> float:
-    """events/s between the first and the last committed-offset progress of the worker."""
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (Linux /proc)."""
+    total = 0.0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def worker_throughput(bootstrap: str, group: str, topic: str, n: int, timeout_s: float,
+                      procs: list[subprocess.Popen[bytes]]) -> tuple[float, float]:
+    """events/s between the first and the last committed-offset progress of the group, and
+    the CPU seconds per event ``procs`` spent in between."""
     from kafka import KafkaAdminClient
 
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    first: tuple[float, int] | None = None
+    first: tuple[float, int, float] | None = None
     deadline = time.monotonic() + timeout_s
     done = 0
     try:
         while time.monotonic() < deadline:
             done = committed(admin, group, topic)
-            now = time.monotonic()
+            dead = [p.args for p in procs if p.poll() is not None]
+            if dead:
+                raise RuntimeError(f"{dead} exited before the group committed {n} events "
+                                   "(see its log in the bench's temp dir)")
+            now, cpu = time.monotonic(), cpu_seconds([p.pid for p in procs])
             if done and first is None:
-                first = (now, done)
+                first = (now, done, cpu)
             if done >= n and first is not None:
-                return (done - first[1]) / max(now - first[0], 1e-9)
+                events = max(done - first[1], 1)
+                return events / max(now - first[0], 1e-9), (cpu - first[2]) / events
             time.sleep(0.25)
     finally:
         admin.close()
-    raise TimeoutError(f"worker committed {done} of {n} events in {timeout_s:.0f} s")
+    raise TimeoutError(f"group {group} committed {done} of {n} events in {timeout_s:.0f} s")
 
 
 async def sustained(bootstrap: str, topic: str, rate: int, duration_s: int) -> set[str]:
@@ -225,13 +246,44 @@ def start_broker(tmp: Path) -> tuple[Any, str]:
     return broker, settings.kafka_bootstrap
 
 
-def start_worker(settings: Settings, tmp: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "KONTAKT_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-           "KONTAKT_TOPIC_PREFIX": settings.topic_prefix,
-           "KONTAKT_WORKER_APP_ID": settings.worker_app_id, "KONTAKT_DATA_DIR": str(tmp)}
-    log = (tmp / "worker.log").open("wb")
-    return subprocess.Popen([str(KONTAKT), "worker", "--loglevel", "warning",
-                             "--no-create-topics"], env=env, stdout=log, stderr=log)
+def worker_env(settings: Settings, data_dir: Path) -> dict[str, str]:
+    return {**os.environ, "KONTAKT_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+            "KONTAKT_TOPIC_PREFIX": settings.topic_prefix,
+            "KONTAKT_WORKER_APP_ID": settings.worker_app_id, "KONTAKT_DATA_DIR": str(data_dir)}
+
+
+def start_worker(settings: Settings, tmp: Path, index: int = 0) -> subprocess.Popen[bytes]:
+    """One `kontakt worker`; several share the app id (one consumer group, partitions split
+    between them), each with its own data dir as each replica has its own volume."""
+    data_dir = tmp / f"worker{index}"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = (tmp / f"worker{index}.log").open("wb")
+    return subprocess.Popen([str(KONTAKT), "worker", "--loglevel", "info",
+                             "--no-create-topics"], env=worker_env(settings, data_dir),
+                            stdout=log, stderr=log)
+
+
+def bare_agent_rate(settings: Settings, tmp: Path, topic: str, n: int) -> float:
+    """events/s of bench/bare_agent.py (the worker's faust setup doing nothing)."""
+    bare = settings.model_copy(update={"worker_app_id": settings.worker_app_id + "-bare"})
+    (tmp / "bare").mkdir(parents=True, exist_ok=True)
+    log = (tmp / "bare.log").open("wb")
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("bare_agent.py")),
+                             "worker", "-l", "warn"], env=worker_env(bare, tmp / "bare"),
+                            stdout=log, stderr=log, cwd=tmp)
+    try:
+        return worker_throughput(settings.kafka_bootstrap, bare.worker_app_id, topic, n,
+                                 timeout_s=600, procs=[proc])[0]
+    finally:
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def main() -> None:
@@ -239,13 +291,15 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--rate", type=int, default=2_000)
     parser.add_argument("--duration", type=int, default=60)
+    parser.add_argument("--processes", type=int, default=1,
+                        help="worker processes in the consumer group")
     parser.add_argument("--bootstrap", default="")
     args = parser.parse_args()
     from services.topics import apply_topics
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-worker-"))
     broker, bootstrap = (None, args.bootstrap) if args.bootstrap else start_broker(tmp / "kafka")
-    worker = None
+    workers: list[subprocess.Popen[bytes]] = []
     try:
         suffix = uuid.uuid4().hex[:8]
         settings = load_settings(kafka_bootstrap=bootstrap, topic_prefix=f"bench{suffix}.",
@@ -256,9 +310,11 @@ def main() -> None:
         events = call_events(args.events * 10 // 19, past, 10)[: args.events]
         produce_rate = asyncio.run(produce(bootstrap, topic, events))
         raw_rate = asyncio.run(raw_consume(bootstrap, topic, len(events)))
-        worker = start_worker(settings, tmp)
-        worker_rate = worker_throughput(bootstrap, settings.worker_app_id, topic, len(events),
-                                        timeout_s=600)
+        bare_rate = bare_agent_rate(settings, tmp, topic, len(events))
+        workers = [start_worker(settings, tmp, i) for i in range(args.processes)]
+        worker_rate, cpu_per_event = worker_throughput(
+            bootstrap, settings.worker_app_id, topic, len(events), timeout_s=600,
+            procs=workers)
         before = time.monotonic()
         unanswered = asyncio.run(sustained(bootstrap, topic, args.rate, args.duration))
         produced = end_offsets(bootstrap, topic)
@@ -271,8 +327,12 @@ def main() -> None:
         print(f"{'measure':<44}{'value':>14}")
         print(f"{'producer (aiokafka, for reference) ev/s':<44}{produce_rate:>14,.0f}")
         print(f"{'baseline: aiokafka consume + decode ev/s':<44}{raw_rate:>14,.0f}")
-        print(f"{'kontakt worker ev/s':<44}{worker_rate:>14,.0f}")
+        print(f"{'framework: bare faust agent ev/s':<44}{bare_rate:>14,.0f}")
+        print(f"{'ratio bare faust / baseline':<44}{bare_rate / raw_rate:>14.2f}")
+        print(f"{f'kontakt worker ev/s ({args.processes} process(es))':<44}{worker_rate:>14,.0f}")
+        print(f"{'worker CPU per event (us, all processes)':<44}{cpu_per_event * 1e6:>14,.0f}")
         print(f"{'ratio worker / baseline':<44}{worker_rate / raw_rate:>14.2f}")
+        print(f"{'ratio worker / bare faust':<44}{worker_rate / bare_rate:>14.2f}")
         print(f"{'sustained phase: events/s offered':<44}{kept_up:>14,.0f}")
         print(f"{'worker lag at its end (events)':<44}{lag:>14,}")
         print(f"{'breach alerts measured at ' + str(args.rate) + ' ev/s':<44}"
@@ -282,20 +342,25 @@ def main() -> None:
         print(f"{'breach latency max (s)':<44}{(lat[-1] if lat else float('nan')):>14.3f}")
         print("RESULT " + json.dumps({  # one machine-readable line for bench/run_all.py
             "bench": "worker", "events": len(events), "load_average": round(load, 1),
+            "processes": args.processes,
             "worker_events_per_s": round(worker_rate), "raw_consumer_events_per_s":
             round(raw_rate), "ratio": round(worker_rate / raw_rate, 3),
+            "bare_faust_events_per_s": round(bare_rate),
+            "bare_faust_ratio": round(bare_rate / raw_rate, 3),
+            "worker_to_bare_ratio": round(worker_rate / bare_rate, 3),
+            "worker_cpu_us_per_event": round(cpu_per_event * 1e6),
             "sustained_rate": args.rate, "sustained_events_per_s": round(kept_up),
             "worker_lag_events": lag, "lag_at_end": lag,
             "breach_alerts": len(lat), "unanswered_calls": len(unanswered),
             "breach_p50_s": pct(lat, 0.50) if lat else None,
             "breach_p99_s": pct(lat, 0.99) if lat else None}))
     finally:
-        if worker is not None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+        for w in workers:
+            stop(w)
+        for i in range(len(workers)):  # what the GC policy kept from the collector (if on)
+            for line in (tmp / f"worker{i}.log").read_text(errors="replace").splitlines():
+                if "gc policy:" in line:
+                    print(f"worker {i} at shutdown: {line.split('gc policy:')[1].strip()}")
         if broker is not None:
             broker.stop()
 

@@ -122,21 +122,13 @@ def storm_config(settings: Settings) -> StormConfig:
     )
 
 
-def create_worker(settings: Settings, *, store: str | None = None) -> Worker:
-    """Build the faust App, topics and table from ``settings``; agents are added by
-    :func:`streams.agents.register_agents` (called here)."""
-    from streams.agents import register_agents  # agents import this module
-
-    register_codec()
-    datadir = Path(settings.data_dir) / "worker" / settings.worker_app_id
-    store = store or settings.worker_store
-    if not store.startswith("memory"):
-        datadir.mkdir(parents=True, exist_ok=True)  # faust makes only the last level
-    app = faust.App(
-        settings.worker_app_id,
+def app_options(settings: Settings, *, store: str, datadir: Path) -> dict[str, Any]:
+    """The faust App options of the worker (also used by bench/worker.py's bare agent, so its
+    framework baseline runs with the same consumer, producer and commit settings)."""
+    return dict(
         broker=broker_url(settings.kafka_bootstrap),
         store=store,
-        datadir=str(datadir.absolute()),
+        datadir=str(datadir),
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication_factor,
         autodiscover=False,
@@ -155,6 +147,20 @@ def create_worker(settings: Settings, *, store: str | None = None) -> Worker:
         broker_commit_interval=1.0,
         stream_buffer_maxsize=8192,
     )
+
+
+def create_worker(settings: Settings, *, store: str | None = None) -> Worker:
+    """Build the faust App, topics and table from ``settings``; agents are added by
+    :func:`streams.agents.register_agents` (called here)."""
+    from streams.agents import register_agents  # agents import this module
+
+    register_codec()
+    datadir = Path(settings.data_dir) / "worker" / settings.worker_app_id
+    store = store or settings.worker_store
+    if not store.startswith("memory"):
+        datadir.mkdir(parents=True, exist_ok=True)  # faust makes only the last level
+    app = faust.App(settings.worker_app_id,
+                    **app_options(settings, store=store, datadir=datadir.absolute()))
     raw: dict[str, Any] = {"key_type": bytes, "value_type": bytes,
                            "key_serializer": "raw", "value_serializer": "raw"}
     avro: dict[str, Any] = {"key_serializer": "raw", "value_serializer": AVRO_CODEC}
