@@ -188,6 +188,11 @@ class Settings(BaseSettings):
     worker_metrics_interval_s: float = Field(
         default=5.0, gt=0, description="Cadence of live-metrics snapshots and the storm rule (s)."
     )
+    worker_processes: int = Field(
+        default=1, ge=1, le=64,
+        description="Worker processes `kontakt up` starts: one consumer group, the partitions "
+        "of the events topic shared between them (more than topic_partitions idle).",
+    )
     worker_gc_freeze_s: float = Field(
         default=10.0, ge=0,
         description="Worker: every this many seconds, move the objects alive into gc.freeze()'s "

@@ -34,7 +34,10 @@ def _wait_healthy(settings: Settings, timeout_s: float) -> dict[str, object]:
 def components(settings: Settings) -> list[Component]:
     """The long-lived processes of the local platform, in start order."""
     return [
-        Component("worker", kontakt_argv("worker")),
+        # One consumer group: the worker processes share the partitions (and the state dir:
+        # each partition has its own RocksDB database, opened by whichever process owns it).
+        *(Component("worker" if n == 1 else f"worker-{n}", kontakt_argv("worker"))
+          for n in range(1, settings.worker_processes + 1)),
         # Embedded chdb allows one process per warehouse directory: the API process also runs
         # the sink there (see `kontakt api --help`).
         Component("api", kontakt_argv("api")),
