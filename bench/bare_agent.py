@@ -19,12 +19,14 @@ import faust
 from services.settings import load_settings
 from streams.agents import BATCH_MAX, BATCH_WITHIN_S
 from streams.app import app_options
+from streams.transport import use_read_committed
 
 
 def build() -> faust.App:
     settings = load_settings()
     app = faust.App(settings.worker_app_id, **app_options(
         settings, store="memory://", datadir=Path(settings.data_dir).absolute() / "bare"))
+    use_read_committed(app)  # the worker's transport too
     topic = app.topic(settings.topic(settings.events_topic), key_type=bytes, value_type=bytes,
                       key_serializer="raw", value_serializer="raw")
 

@@ -30,6 +30,7 @@ from streams.outbox import Delivery, Outbox, OutRecord
 from streams.processor import ContactProcessor
 from streams.sla.policy import load_policy
 from streams.storm import StormConfig, StormDetector
+from streams.transport import use_read_committed
 
 AVRO_CODEC = "kontakt-avro"
 CONTACTS_TABLE = "contacts"
@@ -161,6 +162,7 @@ def create_worker(settings: Settings, *, store: str | None = None) -> Worker:
         datadir.mkdir(parents=True, exist_ok=True)  # faust makes only the last level
     app = faust.App(settings.worker_app_id,
                     **app_options(settings, store=store, datadir=datadir.absolute()))
+    use_read_committed(app)
     raw: dict[str, Any] = {"key_type": bytes, "value_type": bytes,
                            "key_serializer": "raw", "value_serializer": "raw"}
     avro: dict[str, Any] = {"key_serializer": "raw", "value_serializer": AVRO_CODEC}

@@ -140,6 +140,44 @@ def test_garbage_goes_to_dead_letters_and_good_events_follow(worker_stack: Worke
     assert time.monotonic() - began < 30
 
 
+def test_events_of_an_aborted_ingest_transaction_are_never_folded(
+    worker_stack: WorkerStack,
+) -> None:
+    """The ingest API aborts the transaction of a request that failed (its client got a 503):
+    the worker reads read_committed, so those events never reach a contact's state."""
+    from kafka import KafkaProducer
+
+    from schemas.codec import encode_event
+
+    topic = worker_stack.topic(worker_stack.settings.events_topic)
+    long_ago = now_ms() - 120_000  # a queued call this old would breach at once
+
+    def call(cid: str) -> ContactEvent:
+        return ContactEvent(f"{cid}-q", cid, "t", "kursk", Channel.PHONE, EventType.QUEUED,
+                            long_ago)
+
+    producer = KafkaProducer(bootstrap_servers=worker_stack.bootstrap,
+                             transactional_id=f"{topic}-ingest-test", acks="all")
+    try:
+        producer.init_transactions()
+        producer.begin_transaction()
+        producer.send(topic, encode_event(call("ghost")), key=b"ghost", partition=0).get(10)
+        producer.abort_transaction()
+        producer.begin_transaction()  # the same partition, after the aborted one
+        producer.send(topic, encode_event(call("real")), key=b"real", partition=0).get(10)
+        producer.commit_transaction()
+    finally:
+        producer.close(timeout=5)
+    worker_stack.start_worker()
+
+    def contacts() -> set[str]:
+        return {d["contact_id"] for _, d in worker_stack.decoded("outcomes")}
+
+    assert wait_until(lambda: "real" in contacts(), 60), worker_stack.logs()
+    assert "ghost" not in contacts()
+    assert {a["contact_id"] for a in alerts_of(worker_stack)} == {"real"}
+
+
 def test_live_metrics_and_an_outage_storm_reach_their_topics(worker_stack: WorkerStack) -> None:
     worker_stack.env["KONTAKT_WORKER_METRICS_INTERVAL_S"] = "1"
     worker_stack.start_worker()
