@@ -193,6 +193,11 @@ class Settings(BaseSettings):
         description="Worker processes `kontakt up` starts: one consumer group, the partitions "
         "of the events topic shared between them (more than topic_partitions idle).",
     )
+    worker_session_timeout_s: float = Field(
+        default=10.0, ge=6, le=300,
+        description="Worker: how long the group waits for a silent (crashed) worker before its "
+        "partitions -- and their deadline timers -- move to another (s).",
+    )
     worker_gc_freeze_s: float = Field(
         default=10.0, ge=0,
         description="Worker: every this many seconds, move the objects alive into gc.freeze()'s "

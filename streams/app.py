@@ -144,6 +144,9 @@ def app_options(settings: Settings, *, store: str, datadir: Path) -> dict[str, A
         # faust's 16 KB default caps each output partition at ~40 records per round trip.
         producer_linger=0.01,
         producer_max_batch_size=512 * 1024,
+        # a crashed worker's partitions (and breaches) wait this long for another worker;
+        # faust's default is 60 s (heartbeats every 3 s, from the consumer thread)
+        broker_session_timeout=settings.worker_session_timeout_s,
         broker_commit_every=2_000,
         broker_commit_interval=1.0,
         stream_buffer_maxsize=8192,
