@@ -207,8 +207,9 @@ def register_agents(worker: Worker) -> None:
         @app.on_before_shutdown.connect  # type: ignore[arg-type]
         async def report_gc(sender: Any, **_: Any) -> None:
             frozen, garbage = gc_policy.unfrozen_garbage()
-            log.info("gc policy: %d objects frozen; %d of them were unreachable cyclic garbage",
-                     frozen, garbage)
+            found = "not counted (too many to walk at a stop)" if garbage is None else garbage
+            log.info("gc policy: %d objects frozen; %s of them were unreachable cyclic garbage",
+                     frozen, found)
 
     @app.agent(worker.storm_counts, name="storm-counts", concurrency=1)
     async def count_storms(stream: Any) -> AsyncIterator[None]:

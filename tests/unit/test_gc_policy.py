@@ -39,3 +39,13 @@ def test_garbage_made_after_a_freeze_is_still_collected() -> None:
     del later
     assert gc.collect() >= 1_000
     assert unfrozen_garbage()[1] < 1_000
+
+
+def test_the_shutdown_count_is_skipped_above_its_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    import streams.gc_policy as policy
+
+    freeze_alive()
+    monkeypatch.setattr(policy, "REPORT_MAX_OBJECTS", 10)
+    frozen, garbage = unfrozen_garbage()
+    assert frozen > 10 and garbage is None
+    assert gc.get_freeze_count() == frozen  # left frozen: the process is stopping anyway
