@@ -198,6 +198,17 @@ class Settings(BaseSettings):
         description="Worker: how long the group waits for a silent (crashed) worker before its "
         "partitions -- and their deadline timers -- move to another (s).",
     )
+    worker_retention_days: float = Field(
+        default=35.0, ge=0,
+        description="Worker: a contact with no clock before its deadline (all met, cancelled "
+        "or breached) and no event for this long leaves the worker's table (ClickHouse keeps "
+        "it; a later event starts a fresh contact). 0 keeps every contact.",
+    )
+    worker_sweep_interval_s: float = Field(
+        default=60.0, gt=0,
+        description="Worker: how often it looks at the next slice of its table for contacts "
+        "past the retention (s).",
+    )
     worker_gc_freeze_s: float = Field(
         default=10.0, ge=0,
         description="Worker: every this many seconds, move the objects alive into gc.freeze()'s "

@@ -13,12 +13,15 @@ wall clock, calls the ContactProcessor / StormDetector and sends what they retur
   every region.
 - table recovery callback: rebuilds the deadline heap and live figures from the table after
   every recovery/rebalance; the timers pause between a revocation and the next recovery.
+- retention sweep (every ``worker_sweep_interval_s``): finished contacts older than
+  ``worker_retention_days`` leave the table (store + changelog tombstone).
 - gc-freeze timer (every ``worker_gc_freeze_s``): streams.gc_policy, so that full garbage
   collections do not walk every open contact and hold the deadline timer back.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import time
@@ -44,6 +47,10 @@ ALERT_STORM = "OutageStormSuspected"
 #: most its processing time: ~500 events take well under 0.2 s, inside the 1 s breach bound.
 BATCH_MAX = 500
 BATCH_WITHIN_S = 0.05
+#: Table values the retention sweep looks at per tick (a pass over the table takes
+#: table size / SWEEP_BATCH ticks of worker_sweep_interval_s).
+SWEEP_BATCH = 2_000
+DAY_MS = 86_400_000
 
 
 def now_ms() -> int:
@@ -190,6 +197,7 @@ def register_agents(worker: Worker) -> None:
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def pause_timers(sender: Any, revoked: Any, **_: Any) -> None:
         worker.ready = False
+        worker.sweep = None  # its RocksDB iterator must not outlive the revoked databases
 
     @app.timer(settings.worker_timer_interval_s, name="sla-deadlines")
     async def deadlines_timer() -> None:
@@ -198,6 +206,11 @@ def register_agents(worker: Worker) -> None:
     @app.timer(settings.worker_metrics_interval_s, name="live-metrics")
     async def metrics_timer() -> None:
         await publish_metrics(worker)
+
+    if settings.worker_retention_days:
+        @app.timer(settings.worker_sweep_interval_s, name="retention-sweep")
+        async def retention_timer() -> None:
+            await sweep_contacts(worker)
 
     if settings.worker_gc_freeze_s:
         @app.timer(settings.worker_gc_freeze_s, name="gc-freeze")
@@ -231,6 +244,39 @@ async def fire_deadlines(worker: Worker) -> None:
     for emission in worker.processor.on_timer(now_ms(), lambda c: table.get(c.encode())):
         emission_records(worker, emission, out)
     await worker.produce(out)
+
+
+async def sweep_contacts(worker: Worker) -> None:
+    """Retention: delete from the table -- the store and, as a tombstone, the changelog, so a
+    recovery does not bring them back -- the finished contacts whose last event is older than
+    ``worker_retention_days`` (ContactProcessor.retire decides). Each tick looks at the next
+    SWEEP_BATCH values of a pass over the table, so the table follows the retention instead of
+    growing with the history, and recovery time with it."""
+    if not worker.ready or worker.app.should_stop:
+        return
+    store = worker.contacts.data
+    if worker.sweep is None:
+        worker.sweep = iter(store.items())
+    try:
+        batch = list(itertools.islice(worker.sweep, SWEEP_BATCH))
+    except RuntimeError:  # the memory store's dict changed under the pass: start another
+        worker.sweep = None
+        return
+    if len(batch) < SWEEP_BATCH:
+        worker.sweep = None  # pass done: the next tick starts the next one
+    keep_ms = int(worker.settings.worker_retention_days * DAY_MS)
+    changelog = worker.contacts.changelog_topic.get_topic_name()
+    now = now_ms()
+    out: list[OutRecord] = []
+    for key, _seen in batch:
+        # the value as it is now, not as the pass's snapshot saw it
+        partition = worker.processor.retire(key.decode(), stored_value(store, key), now, keep_ms)
+        if partition is not None:
+            del store[key]
+            out.append(OutRecord(changelog, key, None, partition))
+    if out:
+        log.info("retention: %d finished contacts left the table", len(out))
+        await worker.produce(out)
 
 
 async def publish_metrics(worker: Worker) -> None:

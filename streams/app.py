@@ -14,7 +14,7 @@ by ``schemas.codec.encode``).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -82,6 +82,7 @@ class Worker:
     ready: bool = False  # set once the table is recovered and the processor rebuilt
     sender: Sender | None = None  # tests record sends instead of producing
     outbox: Outbox | None = None  # made on first use: faust's producer starts with the app
+    sweep: Iterator[tuple[bytes, bytes]] | None = None  # the retention pass in progress
 
     async def produce(self, records: list[OutRecord]) -> None:
         """Send ``records`` (the only producing call). Each topic partition's records go to

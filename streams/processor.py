@@ -194,6 +194,25 @@ class ContactProcessor:
             self._remember(contact_id, entry)
         return out
 
+    # --- retention -----------------------------------------------------------------------
+    def retire(self, contact_id: str, stored: bytes | None, now: int, keep_ms: int) -> int | None:
+        """If the contact is finished -- no clock open, no change scheduled, nothing emitted
+        that is not in the table yet, and its last event older than ``now - keep_ms`` --
+        forget it and return its partition (the caller deletes it from the table); else
+        None. ``stored`` is its table value; a cached entry is newer and wins."""
+        entry = self._cache.get(contact_id)
+        if entry is None:
+            if stored is None:
+                return None
+            entry = decode_value(stored)
+        if entry.dirty or _has_open(entry) or contact_id in self.heap:
+            return None
+        if entry.state.events[-1].occurred_at >= now - keep_ms:
+            return None
+        self._cache.pop(contact_id, None)
+        self._metrics_due.pop(contact_id, None)
+        return entry.partition
+
     # --- recovery ------------------------------------------------------------------------
     def rebuild(self, items: Iterable[tuple[bytes, bytes]], now: int) -> None:
         """Forget everything and reload the open clocks and today's figures from the table

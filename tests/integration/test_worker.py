@@ -178,6 +178,45 @@ def test_events_of_an_aborted_ingest_transaction_are_never_folded(
     assert {a["contact_id"] for a in alerts_of(worker_stack)} == {"real"}
 
 
+def test_retention_deletes_a_finished_contact_for_good(
+    worker_stack: WorkerStack, tmp_path: Path
+) -> None:
+    """A finished contact past the retention leaves the table with a changelog tombstone: a
+    worker that recovers the table from the changelog alone (empty state dir) does not know it,
+    so a new call on that contact id starts a fresh contact."""
+    from services.adapters.kafka_reader import read_all
+
+    worker_stack.env["KONTAKT_WORKER_RETENTION_DAYS"] = str(2 / 86_400)  # 2 s
+    worker_stack.env["KONTAKT_WORKER_SWEEP_INTERVAL_S"] = "0.5"
+    t = now_ms() - 60_000
+    done = [ContactEvent("d-q", "done", "t", "kursk", Channel.PHONE, EventType.QUEUED, t),
+            ContactEvent("d-a", "done", "t", "kursk", Channel.PHONE, EventType.ANSWERED,
+                         t + 5_000)]
+    still = ContactEvent("s-r", "still", "t", "kursk", Channel.EMAIL, EventType.RECEIVED, t)
+    worker_stack.produce([*done, still])
+    first = worker_stack.start_worker("first")
+    changelog = f"{worker_stack.settings.worker_app_id}-contacts-changelog"
+
+    def last_values() -> dict[bytes | None, bytes | None]:
+        return {r.key: r.value for r in read_all(worker_stack.bootstrap, changelog)}
+
+    assert wait_until(lambda: last_values().get(b"done", b"") is None, 60), worker_stack.logs()
+    assert last_values()[b"still"] is not None  # its email clock is still running
+    assert worker_stack.stop(first) == 0
+
+    worker_stack.env["KONTAKT_DATA_DIR"] = str(tmp_path / "fresh")  # recover from Kafka only
+    worker_stack.start_worker("recovered")
+    again = now_ms()
+    worker_stack.produce([ContactEvent("d-q2", "done", "t", "kursk", Channel.PHONE,
+                                       EventType.QUEUED, again)])
+
+    def restarted_at() -> set[int]:
+        return {d["started_at"] for _, d in worker_stack.decoded("outcomes")
+                if d["contact_id"] == "done"}
+
+    assert wait_until(lambda: again in restarted_at(), 60), worker_stack.logs()
+
+
 def test_live_metrics_and_an_outage_storm_reach_their_topics(worker_stack: WorkerStack) -> None:
     worker_stack.env["KONTAKT_WORKER_METRICS_INTERVAL_S"] = "1"
     worker_stack.start_worker()

@@ -141,3 +141,22 @@ def test_a_cached_contact_needs_no_table_value() -> None:
     assert [a["alert"] for a in emission.alerts] == ["met"]
     proc.on_event(None, ev(1, EventType.QUEUED, 0, "c2"), 0, 2, T0)  # evicts c1 (LRU of 1)
     assert not proc.is_cached("c1") and proc.is_cached("c2")
+
+
+def test_retire_only_finished_contacts_past_the_retention() -> None:
+    day = 86_400_000
+    proc = ContactProcessor(load_policy("rao-ues-2007"))
+    value, _ = proc.on_event(None, ev(1, EventType.QUEUED, 0), 0, 0, T0)
+    value, _ = proc.on_event(value, ev(2, EventType.ANSWERED, 5_000), 0, 1, T0 + 5_000)
+    assert proc.retire("c1", value, T0 + 5 * day, keep_ms=7 * day) is None  # too recent
+    assert proc.retire("c1", value, T0 + 8 * day, keep_ms=7 * day) == 0
+    assert not proc.is_cached("c1")
+    # a clock still before its deadline is never retired, however short the retention
+    email = ContactEvent("m1", "m1", "t", "kursk", Channel.EMAIL, EventType.RECEIVED, T0)
+    stored, _ = proc.on_event(None, email, 2, 0, T0 + 1_000)
+    assert proc.retire("m1", stored, T0 + 60_000, keep_ms=1) is None
+    # nor one with timer emissions not yet written to the table
+    fresh = ContactProcessor(load_policy("rao-ues-2007"))
+    waiting, _ = fresh.on_event(None, ev(1, EventType.QUEUED, 0, contact="c2"), 1, 0, T0)
+    assert fresh.on_timer(T0 + 41_000, lambda c: None)  # breached: pending in the cache
+    assert fresh.retire("c2", waiting, T0 + 41_000, keep_ms=1) is None

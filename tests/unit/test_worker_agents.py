@@ -151,3 +151,54 @@ def test_a_batch_writes_each_contact_once_to_the_partition_of_its_events() -> No
     # each event is still judged on its own: queued long ago -> breached, answered in 9 s -> met
     c2_alerts = [s[2][1]["alert"] for s in sent if s[0] == "alerts" and s[1] == b"c2"]
     assert c2_alerts == ["breached", "met"]
+
+
+def test_retention_deletes_finished_old_contacts_with_a_tombstone_and_keeps_the_rest() -> None:
+    from streams.agents import DAY_MS, sweep_contacts
+
+    worker, sent = make_worker()
+    table = worker.contacts
+    changelog = table.changelog_topic.get_topic_name()
+    tombstones: list[tuple[bytes | None, int | None]] = []
+    original = worker.sender
+
+    async def spy(records: list[OutRecord]) -> None:
+        tombstones.extend((r.key, r.partition) for r in records
+                          if r.topic == changelog and r.value is None)
+        assert original is not None
+        await original(records)
+
+    worker.sender = spy
+    now = now_ms()
+    old, recent = now - 40 * DAY_MS, now - 10 * DAY_MS
+
+    def call(cid: str, at: int, answered: bool = True) -> list[ContactEvent]:
+        evs = [ContactEvent(f"{cid}-q", cid, "t", "kursk", Channel.PHONE, EventType.QUEUED, at)]
+        if answered:
+            evs.append(ContactEvent(f"{cid}-a", cid, "t", "kursk", Channel.PHONE,
+                                    EventType.ANSWERED, at + 5_000))
+        return evs
+
+    def email(cid: str, at: int) -> ContactEvent:  # received a second ago: clocks open
+        return ContactEvent(f"{cid}-r", cid, "t", "kursk", Channel.EMAIL, EventType.RECEIVED, at)
+
+    events = [*call("done-old", old), *call("done-recent", recent), email("open", now - 1000),
+              *call("breached-old", old, answered=False)]  # breached long ago: final too
+
+    async def run() -> None:
+        agent = worker.app.agents["contact-events"]
+        async with agent.test_context() as ctx:
+            for i, e in enumerate(events):
+                await ctx.put(encode_event(e), key=e.contact_id.encode(), partition=3,
+                              wait=i == len(events) - 1)
+
+    asyncio.run(run())
+    worker.ready = True
+    asyncio.run(sweep_contacts(worker))
+    assert sorted(tombstones) == [(b"breached-old", 3), (b"done-old", 3)]
+    assert table.get(b"done-old") is None and table.get(b"breached-old") is None
+    assert not worker.processor.is_cached("done-old")
+    assert table.get(b"done-recent") is not None and table.get(b"open") is not None
+    assert worker.sweep is None  # the pass over this small table is done
+    asyncio.run(sweep_contacts(worker))  # a second pass finds nothing more
+    assert len(tombstones) == 2
