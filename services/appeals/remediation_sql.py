@@ -41,6 +41,8 @@ SELECT action_id,
        countIf(step = 'planned') > 0 AS planned,
        countIf(step = 'completed') > 0 AS completed,
        minIf(at, step = 'completed') AS completed_at,
+       countIf(step = 'verified') > 0 AS verified,
+       minIf(at, step = 'verified') AS verified_at,
        arraySort(groupUniqArrayArray(complaint_ids)) AS complaint_ids
 FROM remediation
 WHERE tenant = {{tenant:String}} AND at <= {{at:{DT}}}
@@ -100,25 +102,7 @@ ACTION_STATUS_COLUMNS = ["action_id", "root_cause", "region", "owner", "first_co
 ACTION_STATUS = f"""
 WITH actions AS
 (
-    SELECT action_id,
-           argMaxIf(root_cause, (at, remediation_id), step = 'planned') AS root_cause,
-           argMaxIf(region, (at, remediation_id), step = 'planned') AS region,
-           argMaxIf(tuple(owner), (at, remediation_id), step = 'planned').1 AS owner,
-           countIf(step = 'planned') > 0 AS planned,
-           minIf(at, step = 'planned') AS planned_at,
-           ifNull(argMaxIf(tuple(due_at), (at, remediation_id), step = 'planned').1,
-                  argMaxIf(at, (at, remediation_id), step = 'planned')
-                  + toIntervalMillisecond({{complete_ms:Int64}})) AS due_at,
-           countIf(step = 'completed') > 0 AS completed,
-           minIf(at, step = 'completed') AS completed_at,
-           countIf(step = 'verified') > 0 AS verified,
-           minIf(at, step = 'verified') AS verified_at,
-           arraySort(groupUniqArrayArray(complaint_ids)) AS complaint_ids
-    FROM remediation
-    WHERE tenant = {{tenant:String}} AND at <= {{at:{DT}}}
-      AND at >= {{at:{DT}}} - toIntervalDay({{max_days:UInt32}})
-    GROUP BY action_id
-),
+{ACTIONS}),
 firsts AS
 (
     SELECT l.action_id AS action_id, min(e.received_at) AS first_complaint_at,
