@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 import orjson
 from kafka import KafkaAdminClient, KafkaProducer
+from local_broker import free_port, start_broker  # bench/ sibling (sys.path[0])
 
 from schemas.codec import encode_event
 from schemas.events import format_timestamp
@@ -37,18 +38,11 @@ from services.adapters.kafka_reader import read_all
 from services.auth import KeyStore, Scope, TenantType
 from services.ingest.pseudonym import Pseudonymizer
 from services.ingest.validation import EdgeContext, prepare
-from services.localkafka import LocalBroker
 from services.settings import Settings, load_settings
 
 BATCH = 10_000
 TENANT = "mrsk-center"
 BASE_MS = int(time.time() * 1000) - 86_400_000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def make_events(n: int, prefix: str) -> list[dict[str, Any]]:
@@ -191,16 +185,8 @@ def main() -> None:
     parser.add_argument("n", nargs="?", type=int, default=50_000)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="kontakt-bench-ingest-"))
-    port = free_port()
-    base = load_settings(
-        data_dir=tmp,
-        kafka_port=port,
-        kafka_controller_port=free_port(),
-        kafka_bootstrap=f"127.0.0.1:{port}",
-        kafka_heap="512m",
-    )
-    broker = LocalBroker(base)
-    broker.start(timeout_s=90)
+    broker = start_broker(tmp)
+    base = broker.settings
     rows: list[tuple[str, float]] = []
     try:
         _, key = KeyStore(tmp / "keys.json").create(

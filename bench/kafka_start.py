@@ -14,11 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import socket
 import statistics
 import tempfile
 import time
 from pathlib import Path
+
+from local_broker import free_port  # bench/ sibling (sys.path[0])
 
 import services.localkafka as localkafka
 from services.localkafka import LocalBroker, kafka_libs
@@ -31,17 +32,11 @@ VARIANTS = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def broker_settings(data_dir: Path, kafka_jvm_opts: str) -> Settings:
     return load_settings(
         data_dir=data_dir,
-        kafka_port=_free_port(),
-        kafka_controller_port=_free_port(),
+        kafka_port=free_port(),
+        kafka_controller_port=free_port(),
         kafka_heap="256m",
         kafka_jvm_opts=kafka_jvm_opts,
     )

@@ -22,7 +22,6 @@ import argparse
 import io
 import json
 import shutil
-import socket
 import statistics
 import tempfile
 import threading
@@ -31,11 +30,11 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+from local_broker import start_broker  # bench/ sibling (sys.path[0])
 
 from schemas.codec import HEADER_SIZE, decode, encode_event
 from schemas.events import Channel, ContactEvent, EventType, Kind
 from services.adapters.chdb_warehouse import ChdbWarehouse
-from services.localkafka import LocalBroker
 from services.migrate import migrate
 from services.settings import load_settings
 from services.sink.batch import BatchLimits
@@ -48,12 +47,6 @@ BASE_MS = 1_790_000_000_000
 CHANNELS = (Channel.PHONE, Channel.EMAIL, Channel.IN_PERSON, Channel.WEB)
 TYPES = (EventType.QUEUED, EventType.ANSWERED, EventType.RECEIVED, EventType.REGISTERED)
 REGIONS = ("tver", "kursk", "orel", "belgorod", "lipetsk")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def make_event(i: int, occurred_at: int, prefix: str = "e") -> ContactEvent:
@@ -207,11 +200,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20, help="freshness: duration")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="kontakt-bench-sink-"))
-    port = free_port()
-    settings = load_settings(data_dir=tmp, kafka_port=port, kafka_controller_port=free_port(),
-                             kafka_bootstrap=f"127.0.0.1:{port}", kafka_heap="512m")
-    broker = LocalBroker(settings)
-    broker.start(timeout_s=90)
+    broker = start_broker(tmp)
     warehouse = ChdbWarehouse(tmp / "warehouse")
     try:
         migrate(warehouse)
@@ -228,7 +217,7 @@ def main() -> None:
     for name, rate in results:
         print(f"{name:<58} {rate:>10,.0f} {sink_rate / rate:>12.2f}")
     print(f"\nfreshness (produced -> visible), {len(fresh):,} events at {args.rate}/s, "
-          f"batch limit {settings.sink_batch_seconds:g} s:")
+          f"batch limit {broker.settings.sink_batch_seconds:g} s:")
     print(f"  p50 {pct(fresh, 0.5):,.0f} ms   p95 {pct(fresh, 0.95):,.0f} ms   "
           f"p99 {pct(fresh, 0.99):,.0f} ms   max {max(fresh):,.0f} ms   "
           f"mean {statistics.fmean(fresh):,.0f} ms")

@@ -28,11 +28,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from local_broker import start_broker  # noqa: E402
 from sink import (  # noqa: E402  (bench/ is not a package: scripts import siblings)
     BASE_MS,
     BATCH,
     create_topic,
-    free_port,
     make_event,
     produce,
 )
@@ -40,9 +40,7 @@ from sink import (  # noqa: E402  (bench/ is not a package: scripts import sibli
 from schemas.codec import HEADER_SIZE, encode_event  # noqa: E402
 from schemas.events import ContactEvent  # noqa: E402
 from services.adapters.chdb_warehouse import ChdbWarehouse  # noqa: E402
-from services.localkafka import LocalBroker  # noqa: E402
 from services.migrate import migrate  # noqa: E402
-from services.settings import load_settings  # noqa: E402
 from services.sink.batch import BatchLimits  # noqa: E402
 from services.sink.contacts import CONTACT_COLUMNS, CONTACTS, contact_row  # noqa: E402
 from services.sink.encoded import EncodedPath  # noqa: E402
@@ -101,11 +99,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="rounds per setting")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="kontakt-bench-contacts-"))
-    port = free_port()
-    settings = load_settings(data_dir=tmp, kafka_port=port, kafka_controller_port=free_port(),
-                             kafka_bootstrap=f"127.0.0.1:{port}", kafka_heap="512m")
-    broker = LocalBroker(settings)
-    broker.start(timeout_s=90)
+    broker = start_broker(tmp)
     warehouse = ChdbWarehouse(tmp / "warehouse")
     best: dict[bool, float] = {}
     lag: list[float] = []

@@ -28,7 +28,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,18 +36,14 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from local_broker import start_broker  # bench/ sibling (sys.path[0])
+
 from schemas.codec import decode, decode_event, encode_event
 from schemas.events import Channel, ContactEvent, EventType
 from services.settings import Settings, load_settings
 
 KONTAKT = Path(sys.executable).parent / "kontakt"
 DEADLINE_MS = 40_000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def call_events(n_contacts: int, start_ms: int, spacing_ms: int, seed: int = 1,
@@ -235,17 +230,6 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(p * len(values)))] if values else float("nan")
 
 
-def start_broker(tmp: Path) -> tuple[Any, str]:
-    from services.localkafka import LocalBroker
-
-    port = free_port()
-    settings = load_settings(data_dir=tmp, kafka_port=port, kafka_controller_port=free_port(),
-                             kafka_bootstrap=f"127.0.0.1:{port}", kafka_heap="512m")
-    broker = LocalBroker(settings)
-    broker.start(timeout_s=120)
-    return broker, settings.kafka_bootstrap
-
-
 def worker_env(settings: Settings, data_dir: Path) -> dict[str, str]:
     return {**os.environ, "KONTAKT_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
             "KONTAKT_TOPIC_PREFIX": settings.topic_prefix,
@@ -298,7 +282,8 @@ def main() -> None:
     from services.topics import apply_topics
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-worker-"))
-    broker, bootstrap = (None, args.bootstrap) if args.bootstrap else start_broker(tmp / "kafka")
+    broker = None if args.bootstrap else start_broker(tmp / "kafka")
+    bootstrap = args.bootstrap or broker.bootstrap
     workers: list[subprocess.Popen[bytes]] = []
     try:
         suffix = uuid.uuid4().hex[:8]
