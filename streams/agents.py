@@ -239,9 +239,9 @@ async def fire_deadlines(worker: Worker) -> None:
     """Emit what changed for every contact whose next instant has passed."""
     if not worker.ready or worker.app.should_stop:
         return
-    table = worker.contacts
+    store = worker.contacts.data
     out: list[OutRecord] = []
-    for emission in worker.processor.on_timer(now_ms(), lambda c: table.get(c.encode())):
+    for emission in worker.processor.on_timer(now_ms(), lambda c: stored_value(store, c.encode())):
         emission_records(worker, emission, out)
     await worker.produce(out)
 
