@@ -172,7 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         outcomes.append(outcome)
     total = time.monotonic() - began
     facts["load average at the end"] = " / ".join(f"{x:.1f}" for x in os.getloadavg())
-    listed = {b.name for b in BENCHES} | {"run_all", "perf_doc", "bare_agent", "local_broker"}  # helpers
+    helpers = {"run_all", "perf_doc", "bare_agent", "local_broker"}
+    listed = {b.name for b in BENCHES} | helpers
     unlisted = sorted(p.stem for p in (ROOT / "bench").glob("*.py") if p.stem not in listed)
     if unlisted:
         print(f"[run_all] not in BENCHES, not run: {', '.join(unlisted)}", file=sys.stderr)
