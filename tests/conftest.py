@@ -4,6 +4,7 @@ loaded here as plugins so that each stays small."""
 from __future__ import annotations
 
 pytest_plugins: list[str] = [
+    "tests.fixtures.reaper",
     "tests.fixtures.sla",
     "tests.fixtures.clickhouse_server",
     "tests.fixtures.warehouse",

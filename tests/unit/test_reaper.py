@@ -1,0 +1,83 @@
+"""The suite's reaper: when pytest dies without a teardown, its watchdog kills what it started."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+from tests.fixtures.reaper import MARKER_VAR, marked_processes
+
+REPO = Path(__file__).resolve().parents[2]
+
+# A stand-in for pytest: takes a marker, starts the watchdog, then a server-like child in a
+# session of its own (as the fixtures start brokers), and waits to be killed.
+FAKE_SUITE = textwrap.dedent("""
+    import os, subprocess, sys, time
+    from tests.fixtures.reaper import MARKER_VAR, start_watchdog
+    os.environ[MARKER_VAR] = sys.argv[1]
+    watchdog = start_watchdog(sys.argv[1], os.getpid())
+    child = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    print(child.pid, watchdog.pid, flush=True)
+    time.sleep(300)
+""")
+
+
+def test_children_die_when_the_suite_is_killed() -> None:
+    marker = uuid.uuid4().hex
+    env = {k: v for k, v in os.environ.items() if k != MARKER_VAR}
+    suite = subprocess.Popen([sys.executable, "-c", FAKE_SUITE, marker], cwd=REPO, env=env,
+                             stdout=subprocess.PIPE, text=True, start_new_session=True)
+    child = watchdog = 0
+    try:
+        assert suite.stdout is not None
+        child, watchdog = map(int, suite.stdout.readline().split())
+        assert set(marked_processes(marker)) == {child}  # /proc shows a process's exec-time env
+        os.killpg(suite.pid, signal.SIGKILL)  # no teardown, no atexit: a CI time limit
+        suite.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        while marked_processes(marker) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert marked_processes(marker) == {}
+    finally:
+        for pid in (child, watchdog):
+            if pid:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        if suite.poll() is None:
+            suite.kill()
+            suite.wait(timeout=10)
+
+
+def test_what_the_suite_starts_carries_the_marker() -> None:
+    child = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    try:
+        assert child.pid in marked_processes(os.environ[MARKER_VAR])
+    finally:
+        child.kill()
+        child.wait(timeout=10)
+
+
+def test_a_test_that_leaks_a_process_fails_the_run(tmp_path: Path) -> None:
+    (tmp_path / "test_leaky.py").write_text(textwrap.dedent("""
+        import subprocess
+        def test_forgets_its_finally():
+            subprocess.Popen(["sleep", "300"], start_new_session=True)
+    """))
+    env = {k: v for k, v in os.environ.items() if k != MARKER_VAR}
+    env["PYTHONPATH"] = str(REPO)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "tests.fixtures.reaper",
+         "-p", "no:cacheprovider", str(tmp_path / "test_leaky.py")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert run.returncode == 1, run.stdout
+    assert "1 passed" in run.stdout
+    assert "processes left running by the tests (now killed)" in run.stdout
+    assert "sleep 300" in run.stdout
