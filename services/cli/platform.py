@@ -138,7 +138,10 @@ def demo(settings: Settings, seed: int, outage_region: str, outage_at: float) ->
     def _stop(*_: object) -> None:
         raise KeyboardInterrupt
 
+    # Our own handlers for both: a shell running us in the background, or a CI job, may have
+    # set SIGINT to "ignore", which a child inherits, and then Ctrl-C would never stop the demo.
     signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     try:
         code = simulator.wait()
         if code != 0:
