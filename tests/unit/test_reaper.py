@@ -71,7 +71,7 @@ def test_a_test_that_leaks_a_process_fails_the_run(tmp_path: Path) -> None:
             subprocess.Popen(["sleep", "300"], start_new_session=True)
     """))
     env = {k: v for k, v in os.environ.items() if k != MARKER_VAR}
-    env["PYTHONPATH"] = str(REPO)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "tests.fixtures.reaper",
          "-p", "no:cacheprovider", str(tmp_path / "test_leaky.py")],
