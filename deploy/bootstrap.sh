@@ -8,8 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The Kafka broker needs a JRE 17+ and Maven (to resolve its jars, deploy/kafka/fetch.sh);
-# the broker tests drop root's DAC override with setpriv (util-linux).
-APT_PACKAGES=(clickhouse-server chromium fonts-dejavu-core openjdk-17-jre-headless maven util-linux)
+# the broker tests drop root's DAC override with setpriv (util-linux); the clock sweep moves
+# every test process's clock with libfaketime (tests/clock_sweep.py).
+APT_PACKAGES=(clickhouse-server chromium fonts-dejavu-core openjdk-17-jre-headless maven util-linux
+              libfaketime)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
