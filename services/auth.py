@@ -30,6 +30,9 @@ from services.errors import UserError
 class Scope(StrEnum):
     INGEST = "ingest"
     READ = "read"
+    # The board's region-wide storm view: outage storms of every tenant of a region, not only
+    # the key's own (docs/board.md). Other tenants' call counts, so never part of read.
+    REGION_STORMS = "region-storms"
     ADMIN = "admin"  # implies every other scope
 
 

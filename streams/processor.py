@@ -4,7 +4,7 @@
 value (the folded state plus the signatures of what was already emitted), asks the SLA core for
 outcomes and the next instant of change, and returns what to emit. It also owns the deadline
 heap (streams.timers), the per-partition live metrics (streams.live_metrics) and the new phone
-contacts per region and minute for the storm rule (streams.storm). No SLA arithmetic here.
+contacts per tenant, region and minute for the storm rule (streams.storm). No SLA arithmetic here.
 
 Time: events carry their own ``occurred_at``; ``now`` is the wall clock passed in by the faust
 edge, because a breach must be noticed when nothing arrives.
@@ -53,19 +53,20 @@ class Entry:
 
 @dataclass(slots=True)
 class StormCounts:
-    """New phone contacts per (region, minute): [all, outage]."""
+    """New phone contacts per (tenant, region, minute): [all, outage]."""
 
-    pending: dict[tuple[str, int], list[int]] = field(default_factory=dict)
+    pending: dict[tuple[str, str, int], list[int]] = field(default_factory=dict)
 
-    def add(self, region: str, instant: int, outage: bool) -> None:
-        counts = self.pending.setdefault((region, instant - instant % MINUTE), [0, 0])
+    def add(self, tenant: str, region: str, instant: int, outage: bool) -> None:
+        counts = self.pending.setdefault((tenant, region, instant - instant % MINUTE), [0, 0])
         counts[0] += 1
         counts[1] += int(outage)
 
     def drain(self) -> list[dict[str, Any]]:
         out = [
-            {"region": region, "minute": minute, "total": c[0], "outage": c[1]}
-            for (region, minute), c in sorted(self.pending.items())
+            {"tenant": tenant, "region": region, "minute": minute, "total": c[0],
+             "outage": c[1]}
+            for (tenant, region, minute), c in sorted(self.pending.items())
         ]
         self.pending.clear()
         return out
@@ -271,7 +272,8 @@ class ContactProcessor:
     def _count_storm(self, state: ContactState) -> None:
         if state.channel is Channel.PHONE and _offered(state):
             first = state.events[0]
-            self.storm.add(state.region, first.occurred_at, state.kind is Kind.OUTAGE)
+            self.storm.add(state.tenant, state.region, first.occurred_at,
+                           state.kind is Kind.OUTAGE)
 
 
 def _offered(state: ContactState) -> bool:

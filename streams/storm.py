@@ -1,15 +1,18 @@
-"""Outage-storm detection: new phone contacts of one region far above their usual level.
+"""Outage-storm detection: new phone contacts of one tenant in one region far above their
+usual level.
 
 The rule (docs/streams.md, "Outage storms"): over the last ``window_ms`` (wall clock, default 10
-minutes) count the new phone contacts of a region (of kind outage, or all of them, per scope).
-The usual level is the contacts per hour seen at this local hour of the day, learnt as an
-exponentially weighted mean of past hours (``learn_weight``) and ``default_hourly`` until an
-hour has been seen. A storm is suspected when
+minutes) count the new phone contacts of a tenant in a region (of kind outage, or all of them,
+per scope). Tenants are counted apart: a grid company and a retail supplier of one region each
+have their own calls, usual level and storms. The usual level is the tenant's contacts per hour
+seen at this local hour of the day, learnt as an exponentially weighted mean of past hours
+(``learn_weight``) and ``default_hourly`` until an hour has been seen. A storm is suspected when
 
     count >= max(min_count, factor * usual_per_hour * window_ms / 1 h)
 
-One OutageStormSuspected is raised per (region, scope, aligned window); its id is derived from
-those, so a re-raise after a restart carries the same id. Pure: no faust, no clock.
+One OutageStormSuspected (v2, with ``tenant``) is raised per (tenant, region, scope, aligned
+window); its id is derived from those, so a re-raise after a restart carries the same id.
+Pure: no faust, no clock.
 """
 
 from __future__ import annotations
@@ -55,52 +58,55 @@ def local_hour(region: str, instant: int) -> int:
     return datetime.fromtimestamp(instant / 1000, ZoneInfo(timezone_for(region))).hour
 
 
-def storm_alert_id(region: str, scope: str, window_start: int) -> str:
-    return str(uuid.uuid5(_NAMESPACE, f"{region}|{scope}|{window_start}"))
+def storm_alert_id(tenant: str, region: str, scope: str, window_start: int) -> str:
+    return str(uuid.uuid5(_NAMESPACE, f"{tenant}|{region}|{scope}|{window_start}"))
 
 
 class StormDetector:
-    """Minute counts per (region, scope), the learnt usual level, and the alerts raised."""
+    """Minute counts per (tenant, region, scope), the learnt usual level, and the alerts
+    raised."""
 
     def __init__(self, cfg: StormConfig | None = None) -> None:
         self.cfg = cfg or StormConfig()
-        self._minutes: dict[tuple[str, str], dict[int, int]] = {}
-        self._usual: dict[tuple[str, str, int], float] = {}
-        self._learnt_until: dict[str, int] = {}  # region -> start of the next hour to learn
+        self._minutes: dict[tuple[str, str, str], dict[int, int]] = {}
+        self._usual: dict[tuple[str, str, str, int], float] = {}
+        # (tenant, region) -> start of the next hour to learn
+        self._learnt_until: dict[tuple[str, str], int] = {}
         self._raised: set[str] = set()
 
-    def observe(self, region: str, minute: int, total: int, outage: int) -> None:
-        """Add new phone contacts that arrived in ``minute`` (epoch ms, minute-aligned)."""
+    def observe(self, tenant: str, region: str, minute: int, total: int, outage: int) -> None:
+        """Add new phone contacts of ``tenant`` that arrived in ``minute`` (epoch ms)."""
         minute -= minute % MINUTE
         for scope, n in (("all", total), ("outage", outage)):
             if n:
-                bucket = self._minutes.setdefault((region, scope), {})
+                bucket = self._minutes.setdefault((tenant, region, scope), {})
                 bucket[minute] = bucket.get(minute, 0) + n
-        self._learnt_until.setdefault(region, minute - minute % HOUR + HOUR)
+        self._learnt_until.setdefault((tenant, region), minute - minute % HOUR + HOUR)
 
-    def usual_per_hour(self, region: str, scope: str, hour: int) -> float:
-        return self._usual.get((region, scope, hour), self.cfg.default_hourly)
+    def usual_per_hour(self, tenant: str, region: str, scope: str, hour: int) -> float:
+        return self._usual.get((tenant, region, scope, hour), self.cfg.default_hourly)
 
     def evaluate(self, now: int) -> list[dict[str, Any]]:
         """Learn completed hours, then return OutageStormSuspected datums not raised yet."""
         self._learn(now)
         alerts = []
-        for (region, scope), minutes in sorted(self._minutes.items()):
+        for (tenant, region, scope), minutes in sorted(self._minutes.items()):
             if scope not in self.cfg.scopes:
                 continue
             count = window_count(minutes, now, self.cfg.window_ms)
             hour = local_hour(region, now)
-            usual = self.usual_per_hour(region, scope, hour)
+            usual = self.usual_per_hour(tenant, region, scope, hour)
             threshold = storm_threshold(usual, self.cfg)
             if count < threshold:
                 continue
             start = now - now % self.cfg.window_ms
-            alert_id = storm_alert_id(region, scope, start)
+            alert_id = storm_alert_id(tenant, region, scope, start)
             if alert_id in self._raised:
                 continue
             self._raised.add(alert_id)
             alerts.append({
                 "alert_id": alert_id,
+                "tenant": tenant,
                 "region": region,
                 "scope": scope,
                 "window_start": now - self.cfg.window_ms,
@@ -117,17 +123,17 @@ class StormDetector:
         """Fold every hour that ended before ``now`` into the usual level of its local hour,
         then drop minute counts older than two hours."""
         w = self.cfg.learn_weight
-        for region, next_hour in list(self._learnt_until.items()):
+        for (tenant, region), next_hour in list(self._learnt_until.items()):
             while next_hour + HOUR <= now:
                 hour = local_hour(region, next_hour)
                 for scope in SCOPES:
-                    minutes = self._minutes.get((region, scope), {})
+                    minutes = self._minutes.get((tenant, region, scope), {})
                     total = sum(n for m, n in minutes.items() if next_hour <= m < next_hour + HOUR)
-                    key = (region, scope, hour)
+                    key = (tenant, region, scope, hour)
                     old = self._usual.get(key)
                     self._usual[key] = total if old is None else (1 - w) * old + w * total
                 next_hour += HOUR
-            self._learnt_until[region] = next_hour
+            self._learnt_until[tenant, region] = next_hour
         horizon = now - 2 * HOUR
         for minutes in self._minutes.values():
             for m in [m for m in minutes if m < horizon]:

@@ -48,7 +48,7 @@ class Hub:
             if sub.overflowed:
                 continue
             for update in batch:
-                if not sub.scope.admits(update.tenant, update.region, update.channel):
+                if not sub.scope.admits_update(update):
                     continue
                 try:
                     sub.queue.put_nowait(update.message())

@@ -7,7 +7,9 @@ belong to, so the hub can give each subscriber only what its key and filters all
 - ``alert``  an SLA warning or breach for the feed (met/cancelled only clear the at-risk list);
 - ``risk``   an open clock that crossed a warning or breached, with its due instant, or its
              removal (``removed: true``) once it stopped;
-- ``storm``  an outage-storm banner;
+- ``storm``  an outage-storm banner: of one tenant (OutageStormSuspected v2), or of no known
+             tenant (v1, counted over a whole region). A subscriber sees its own tenant's
+             storms; the region-wide view (``Scope.region_storms``) sees every tenant's;
 - ``ack``    an acknowledgement or follow-up of an alert.
 """
 
@@ -34,11 +36,14 @@ MAX_REMEMBERED = 200_000  # alert ids kept for acknowledgements (about a day of 
 @dataclass(frozen=True, slots=True)
 class Scope:
     """Whose data a subscriber may see (tenant from its key; None = every tenant) and the
-    region/channel filters it chose (None = all)."""
+    region/channel filters it chose (None = all). ``region_storms``: also the storms of every
+    other tenant (and tenant-less v1 storms) of the regions it sees -- the region-wide view,
+    which the API grants only to a key with the region-storms scope."""
 
     tenant: str | None
     region: str | None = None
     channel: str | None = None
+    region_storms: bool = False
 
     def admits(self, tenant: str | None, region: str | None, channel: str | None) -> bool:
         if self.tenant is not None and tenant is not None and tenant != self.tenant:
@@ -47,14 +52,22 @@ class Scope:
             return False
         return not (self.channel and channel and channel != self.channel)
 
+    def admits_update(self, update: Update) -> bool:
+        tenant = None if update.region_wide and self.region_storms else update.tenant
+        return self.admits(tenant, update.region, update.channel)
+
 
 @dataclass(frozen=True, slots=True)
 class Update:
+    """``tenant`` None: for every tenant. ``region_wide``: a storm (or an action on one) that
+    the region-wide view shows whatever its tenant."""
+
     type: str
     data: dict[str, Any]
     tenant: str | None
     region: str | None
     channel: str | None
+    region_wide: bool = False
 
     def message(self) -> dict[str, Any]:
         return {"type": self.type, "data": self.data}
@@ -161,11 +174,14 @@ class LiveBoard:
         return [Update("risk", risk, *where)]
 
     def _storm(self, datum: Mapping[str, Any]) -> list[Update]:
-        storm = dict(datum)
+        """A storm belongs to its tenant: '' (a v1 storm, over every tenant of the region) is
+        nobody's, so only the region-wide view shows it."""
+        storm = {**datum, "tenant": datum.get("tenant") or ""}
         storm["ack"] = self.acks.get(storm["alert_id"])
         self.storms[storm["alert_id"]] = storm
-        self._remember(storm["alert_id"], ("", storm["region"], "phone"))
-        return [Update("storm", storm, None, storm["region"], "phone")]
+        self._remember(storm["alert_id"], (storm["tenant"], storm["region"], "phone"))
+        return [Update("storm", storm, storm["tenant"], storm["region"], "phone",
+                       region_wide=True)]
 
     def _ack(self, datum: Mapping[str, Any], follow_up: bool) -> list[Update]:
         alert_id = datum["alert_id"]
@@ -184,7 +200,8 @@ class LiveBoard:
             if alert_id in holder:
                 holder[alert_id]["ack"] = state
         tenant = datum.get("tenant") or None
-        return [Update("ack", state, tenant, datum.get("region"), datum.get("channel"))]
+        return [Update("ack", state, tenant, datum.get("region"), datum.get("channel"),
+                       region_wide=alert_id in self.storms)]
 
     def _remember(self, alert_id: str, where: tuple[str, str, str]) -> None:
         """Bounded memory: the oldest alerts are forgotten first (they left the board)."""
@@ -213,12 +230,13 @@ class LiveBoard:
             "groups": [r for r in rows if ok(r)],
             "feed": [a for a in reversed(self.feed.values()) if ok(a)],
             "risks": sorted((r for r in self.risks.values() if ok(r)), key=lambda r: r["due_at"]),
-            "storms": [s for s in self.storms.values()
-                       if scope.admits(None, s["region"], "phone")],
+            "storms": [s for s in self.storms.values() if scope.admits_update(
+                Update("storm", s, s["tenant"], s["region"], "phone", region_wide=True))],
         }
 
     def where(self, alert_id: str) -> tuple[str, str, str] | None:
-        """(tenant, region, channel) of an alert this board has seen; '' tenant for storms."""
+        """(tenant, region, channel) of an alert this board has seen; '' tenant for a v1
+        storm."""
         return self.alerts_seen.get(alert_id)
 
 

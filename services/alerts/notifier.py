@@ -75,8 +75,9 @@ def payload(alert: Alert, rule: Rule) -> dict[str, Any]:
 def summary(alert: Alert) -> str:
     d = alert.datum
     if alert.kind == "outage_storm":
-        return (f"Всплеск звонков в регионе {alert.region}: {d['count']} за окно при норме "
-                f"{d['baseline']:.0f} — возможна авария / contact surge, possible outage")
+        whose = f" ({alert.tenant})" if alert.tenant else ""
+        return (f"Всплеск звонков в регионе {alert.region}{whose}: {d['count']} за окно при "
+                f"норме {d['baseline']:.0f} — возможна авария / contact surge, possible outage")
     what = {"breached": "Нарушение норматива / SLA breach",
             "warning": f"Предупреждение {round((d.get('threshold') or 0) * 100)}% / warning"}
     due = format_timestamp(d["due_at"]) if d.get("due_at") else "—"

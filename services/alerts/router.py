@@ -1,6 +1,7 @@
 """The board's data API: snapshot, live stream (Server-Sent Events), acknowledgements,
 follow-ups and staffing advice. Every endpoint needs a read-scoped key (services.board.session)
-and only ever shows the key's own tenant.
+and only ever shows the key's own tenant -- except ``storms=region``, the region-wide storm view
+(every tenant's storms of the regions shown), which needs the region-storms scope as well.
 
     GET  /api/board/snapshot            everything the page shows, as JSON
     GET  /api/board/stream              text/event-stream: "snapshot" first, then "update"s
@@ -17,9 +18,9 @@ import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -30,6 +31,8 @@ from services.alerts.feed import BoardFeed, now_ms
 from services.alerts.hub import Hub
 from services.alerts.live import LiveBoard, Scope
 from services.alerts.staffing import StaffingTracker, queue_key
+from services.auth import Principal
+from services.auth import Scope as KeyScope
 from services.board.session import BoardUser
 from services.ports import PublishError
 
@@ -62,16 +65,30 @@ async def board_lifespan(app: FastAPI) -> AsyncIterator[None]:
 router = APIRouter(tags=["board"], lifespan=board_lifespan)
 
 
-def _scope(user: Any, region: str | None, channel: str | None) -> Scope:
-    return Scope(tenant=user.tenant, region=region or None, channel=channel or None)
+#: storms=tenant (default): the key's own storms; storms=region: every tenant's (region-wide).
+StormView = Annotated[Literal["tenant", "region"], Query(
+    description="tenant: the key's own outage storms; region: every tenant's storms of the "
+                "regions shown (needs the region-storms scope).")]
+
+
+def _scope(user: Principal, region: str | None, channel: str | None,
+           storms: str = "tenant") -> Scope:
+    region_storms = storms == "region"
+    if region_storms and not user.allows(KeyScope.REGION_STORMS):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"API key {user.key_id} lacks scope {KeyScope.REGION_STORMS.value!r}, needed for "
+            "the region-wide storm view (storms=region)")
+    return Scope(tenant=user.tenant, region=region or None, channel=channel or None,
+                 region_storms=region_storms)
 
 
 @router.get("/api/board/snapshot")
 def snapshot(request: Request, user: BoardUser, region: str | None = None,
-             channel: str | None = None) -> dict[str, Any]:
+             channel: str | None = None, storms: StormView = "tenant") -> dict[str, Any]:
     """The board's current state for the key's tenant and the chosen filters."""
     board: LiveBoard = request.app.state.board
-    out = board.snapshot(_scope(user, region, channel), now_ms())
+    out = board.snapshot(_scope(user, region, channel, storms), now_ms())
     out["tenant"] = user.tenant
     return out
 
@@ -82,9 +99,9 @@ def _sse(event: str, data: Any) -> bytes:
 
 @router.get("/api/board/stream")
 async def stream(request: Request, user: BoardUser, region: str | None = None,
-                 channel: str | None = None) -> StreamingResponse:
+                 channel: str | None = None, storms: StormView = "tenant") -> StreamingResponse:
     """Server-Sent Events: a full snapshot, then every update for this scope as it happens."""
-    scope = _scope(user, region, channel)
+    scope = _scope(user, region, channel, storms)
     board: LiveBoard = request.app.state.board
     hub: Hub = request.app.state.board_hub
 
@@ -131,10 +148,15 @@ def _publisher(request: Request) -> Any:
     return publisher
 
 
-def _locate(request: Request, user: Any, alert_id: str) -> tuple[tuple[str, str, str], str | None]:
+def _locate(request: Request, user: Principal,
+            alert_id: str) -> tuple[tuple[str, str, str], str | None]:
+    """Where the alert is, if the key may act on it: its own tenant's alerts, and tenant-less
+    (v1) storms for a key with the region-wide view. Another tenant's storm, though the
+    region-wide view shows it, is that tenant's to acknowledge."""
     board: LiveBoard = request.app.state.board
     where = board.where(alert_id)
-    if where is None or (where[0] and where[0] != user.tenant):
+    if where is None or not (where[0] == user.tenant or (
+            where[0] == "" and user.allows(KeyScope.REGION_STORMS))):
         raise HTTPException(404, f"no alert {alert_id} on this board")
     contact = board.feed.get(alert_id, {}).get("contact_id")
     return where, contact

@@ -66,7 +66,7 @@ class Alert:
     alert_id: str
     kind: str  # warning | breached | met | cancelled | outage_storm
     severity: str
-    tenant: str  # '' for a storm (region-wide)
+    tenant: str  # '' for a v1 storm (counted over every tenant of the region)
     region: str
     channel: str
     milestone: str
@@ -87,8 +87,8 @@ def alert_of(record_name: str, datum: Mapping[str, Any]) -> Alert | None:
                      datum.get("threshold")), datum["tenant"], datum["region"], datum["channel"],
                      datum["milestone"], datum)
     if record_name == "OutageStormSuspected":
-        return Alert(datum["alert_id"], STORM_MILESTONE, "critical", "", datum["region"],
-                     "phone", STORM_MILESTONE, datum)
+        return Alert(datum["alert_id"], STORM_MILESTONE, "critical", datum.get("tenant", ""),
+                     datum["region"], "phone", STORM_MILESTONE, datum)
     return None
 
 

@@ -128,9 +128,10 @@ def demo(settings: Settings, seed: int, outage_region: str, outage_at: float) ->
         kontakt_argv(
             "simulate", "--realtime", "--to", "kafka", "--seed", str(seed),
             "--days", "1", "--outage-region", outage_region, "--outage-at", str(outage_at),
-            # Eight times the usual load: the storm rule (10-minute window) sees it within
-            # about two minutes, so the board shows the banner inside the demo's first five.
-            "--outage-factor", "8",
+            # Twenty times the usual load: the storm rule is per tenant (10-minute window),
+            # so the demo tenant's calls alone reach its threshold within about two and a half
+            # minutes and the board shows the banner inside the demo's first five.
+            "--outage-factor", "20",
             "--no-progress",
         )
     )

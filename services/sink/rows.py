@@ -77,10 +77,11 @@ def sla_alert_rows(datum: Mapping[str, Any]) -> TableRows:
 
 
 def storm_alert_rows(datum: Mapping[str, Any]) -> TableRows:
-    """An outage storm is per region, not per contact or tenant: those columns stay empty."""
+    """An outage storm is per tenant and region, not per contact: those columns stay empty.
+    A v1 record (written before storms were per tenant) is read as v2 with tenant ''."""
     d = datum
     row = (
-        d["alert_id"], "outage_storm", d.get("tenant", ""), d["region"], "phone", "", "", None,
+        d["alert_id"], "outage_storm", d["tenant"], d["region"], "phone", "", "", None,
         "", "", "", d["threshold"], d["window_start"], None, None, None, None, d["raised_at"],
         orjson.dumps(dict(d)).decode(),
     )

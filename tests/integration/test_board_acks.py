@@ -43,7 +43,8 @@ def seed(app: FastAPI) -> None:
         "raised_at": T0 + 40_000, "tenant": "mrsk-center", "region": "tver", "channel": "phone",
         "contact_kind": "inquiry", "customer_category": "standard", "office": None}))
     feed.handle(encode("OutageStormSuspected", {
-        "alert_id": "storm-1", "region": "tver", "scope": "outage", "window_start": T0,
+        "alert_id": "storm-1", "tenant": "mrsk-center", "region": "tver", "scope": "outage",
+        "window_start": T0,
         "window_end": T0 + 600_000, "count": 90, "baseline": 10.0, "threshold": 30.0,
         "local_hour": 9, "raised_at": T0 + 600_000}))
 
@@ -88,7 +89,7 @@ def test_ack_and_follow_up_are_events_on_the_topic(
     assert (ack["tenant"], ack["region"], ack["channel"]) == ("mrsk-center", "tver", "phone")
     assert abs(ack["acknowledged_at"] - time.time() * 1000) < 30_000
     key_id = key.split("_")[1]
-    assert (storm_ack["tenant"], storm_ack["acknowledged_by"]) == ("", key_id)
+    assert (storm_ack["tenant"], storm_ack["acknowledged_by"]) == ("mrsk-center", key_id)
     assert (follow["action"], follow["contact_id"], follow["key_id"]) == (
         "escalated", "c-77", key_id)
 

@@ -227,21 +227,29 @@ def test_live_metrics_and_an_outage_storm_reach_their_topics(worker_stack: Worke
     answers = [ContactEvent(f"s{i}-a", f"storm{i}", "t", "bryansk", Channel.PHONE,
                             EventType.ANSWERED, now + 500, kind=Kind.OUTAGE)
                for i in range(10)]
-    worker_stack.produce(calls + answers)
+    # another tenant of the region with a few outage calls: counted apart, no storm of its own
+    others = [ContactEvent(f"o{i}", f"other{i}", "u", "bryansk", Channel.PHONE,
+                           EventType.QUEUED, now - i * 1000, kind=Kind.OUTAGE)
+              for i in range(5)]
+    worker_stack.produce(calls + answers + others)
 
     def storms() -> list[dict[str, Any]]:
         return [d for name, d in worker_stack.decoded("alerts") if name == "OutageStormSuspected"]
 
     assert wait_until(lambda: bool(storms()), 60), worker_stack.logs()
     storm = storms()[0]
-    assert (storm["region"], storm["scope"], storm["count"]) == ("bryansk", "outage", 25)
+    assert (storm["tenant"], storm["region"], storm["scope"], storm["count"]) == (
+        "t", "bryansk", "outage", 25)
+    assert {s["tenant"] for s in storms()} == {"t"}
 
     def today() -> dict[str, int]:
-        latest: dict[tuple[int, str], dict[str, Any]] = {}
+        latest: dict[tuple[int, str, str], dict[str, Any]] = {}
         for name, d in worker_stack.decoded("metrics"):
             if name == "MetricsSnapshotTaken" and d["window"] == "today":
-                latest[(d["partition"], d["region"])] = d  # records are in taken_at order
-        rows = [d for (_, region), d in latest.items() if region == "bryansk"]
+                # records are in taken_at order
+                latest[(d["partition"], d["tenant"], d["region"])] = d
+        rows = [d for (_, tenant, region), d in latest.items() if (tenant, region) == (
+            "t", "bryansk")]
         return {k: sum(d[k] for d in rows) for k in ("offered", "answered", "waiting")}
 
     assert wait_until(lambda: today() == {"offered": 25, "answered": 10, "waiting": 15}, 30), (

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from schemas.codec import encode, encode_event
 from schemas.events import Channel, ContactEvent, EventType
+from services.alerts.feed import now_ms
 from services.alerts.hub import Hub
 from services.alerts.live import LiveBoard, Scope
 from services.alerts.router import router as alerts_router
@@ -35,14 +36,29 @@ def alert(contact: str, tenant: str, region: str = "tver") -> dict[str, Any]:
             "office": None}
 
 
+def storm(alert_id: str, tenant: str | None, region: str = "tver") -> dict[str, Any]:
+    """A storm whose window ended a minute ago: the board keeps storms for an hour after."""
+    end = now_ms() - 60_000
+    record = {"alert_id": alert_id, "tenant": tenant, "region": region, "scope": "outage",
+              "window_start": end - 600_000, "window_end": end, "count": 90, "baseline": 10.0,
+              "threshold": 30.0, "local_hour": 9, "raised_at": end}
+    if tenant is None:  # what a worker from before the per-tenant rule wrote
+        del record["tenant"]
+    return record
+
+
 @pytest.fixture
 def app_keys(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
     settings = load_settings(data_dir=tmp_path, board_feed=False, board_history_s=0)
     store = KeyStore(key_store_path(tmp_path))
     keys = {}
-    for name, tenant, scope in (("read", "mrsk", KeyScope.READ), ("other", "tgk", KeyScope.READ),
-                                ("ingest", "mrsk", KeyScope.INGEST)):
-        _, keys[name] = store.create(tenant, [scope], tenant_type=TenantType.GRID, now_ms=T0)
+    for name, tenant, scopes in (
+        ("read", "mrsk", [KeyScope.READ]), ("other", "tgk", [KeyScope.READ]),
+        ("ingest", "mrsk", [KeyScope.INGEST]),
+        ("wide", "mrsk", [KeyScope.READ, KeyScope.REGION_STORMS]),
+        ("admin", "mrsk", [KeyScope.ADMIN]),
+    ):
+        _, keys[name] = store.create(tenant, scopes, tenant_type=TenantType.GRID, now_ms=T0)
     app = FastAPI()
     app.state.settings = settings
     app.include_router(alerts_router)
@@ -52,6 +68,9 @@ def app_keys(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
         feed.handle(encode("SlaAlertRaised", alert("c1", "mrsk")))
         feed.handle(encode("SlaAlertRaised", alert("c2", "tgk")))
         feed.handle(encode("SlaAlertRaised", alert("c3", "mrsk", region="kursk")))
+        feed.handle(encode("OutageStormSuspected", storm("storm-mrsk", "mrsk")))
+        feed.handle(encode("OutageStormSuspected", storm("storm-tgk", "tgk")))
+        feed.handle(encode("OutageStormSuspected", storm("storm-v1", None), version=1))
         feed.handle(b"not avro")
         assert feed.undecodable == 1
         yield client, keys
@@ -77,6 +96,51 @@ def test_each_tenant_sees_only_its_own(app_keys: tuple[TestClient, dict[str, str
     # acknowledging another tenant's alert is refused as if it did not exist
     res = client.post("/api/alerts/a-c2/ack", json={"by": "x"},
                       headers={"X-API-Key": keys["read"]})
+    assert res.status_code == 404
+
+
+def _storms(client: TestClient, key: str, **params: str) -> Any:
+    res = client.get("/api/board/snapshot", params=params, headers={"X-API-Key": key})
+    return res.status_code, sorted(s["alert_id"] for s in res.json().get("storms", []))
+
+
+def test_a_tenant_sees_only_its_own_storms(
+    app_keys: tuple[TestClient, dict[str, str]],
+) -> None:
+    """Two tenants of one region each see their own storm, never the other's, nor the v1 storm
+    that was counted over both of them."""
+    client, keys = app_keys
+    assert _storms(client, keys["read"]) == (200, ["storm-mrsk"])
+    assert _storms(client, keys["other"], region="tver") == (200, ["storm-tgk"])
+    # acknowledging another tenant's storm, or a tenant-less one, is refused like any alert
+    for alert_id in ("storm-tgk", "storm-v1"):
+        res = client.post(f"/api/alerts/{alert_id}/ack", json={},
+                          headers={"X-API-Key": keys["read"]})
+        assert res.status_code == 404, alert_id
+
+
+def test_the_region_wide_storm_view_needs_its_scope(
+    app_keys: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, keys = app_keys
+    for key in ("read", "other"):
+        status_code, _ = _storms(client, keys[key], storms="region")
+        assert status_code == 403
+        res = client.get("/api/board/stream", params={"storms": "region"},
+                         headers={"X-API-Key": keys[key]})
+        assert res.status_code == 403 and "region-storms" in res.json()["detail"]
+    wide = ["storm-mrsk", "storm-tgk", "storm-v1"]
+    assert _storms(client, keys["wide"], storms="region") == (200, wide)
+    assert _storms(client, keys["admin"], storms="region", region="tver") == (200, wide)
+    assert _storms(client, keys["wide"], storms="region", region="kursk") == (200, [])
+    assert _storms(client, keys["wide"]) == (200, ["storm-mrsk"])  # asked for: default is own
+    # the view widens storms only: the feed is still the key's tenant
+    feed = client.get("/api/board/snapshot", params={"storms": "region"},
+                      headers={"X-API-Key": keys["wide"]}).json()["feed"]
+    assert sorted(a["contact_id"] for a in feed) == ["c1", "c3"]
+    assert _storms(client, keys["read"], storms="everything")[0] == 422
+    # seeing another tenant's storm is not acting on it: that tenant acknowledges its own
+    res = client.post("/api/alerts/storm-tgk/ack", json={}, headers={"X-API-Key": keys["wide"]})
     assert res.status_code == 404
 
 
@@ -131,6 +195,23 @@ def test_staffing_advice_from_events(app_keys: tuple[TestClient, dict[str, str]]
     assert res.status_code == 200
     entered = client.app.state.staffing.advice(now)[0]  # type: ignore[attr-defined]
     assert (entered["agents_active"], entered["agents_source"]) == (5, "entered")
+
+
+def test_hub_gives_storms_to_their_tenant_and_to_the_region_wide_view() -> None:
+    hub, board = Hub(), LiveBoard()
+    mine = hub.subscribe(Scope("mrsk"))
+    other = hub.subscribe(Scope("tgk", region="tver"))
+    wide = hub.subscribe(Scope("mrsk", region="tver", region_storms=True))
+    for alert_id, tenant in (("s-mrsk", "mrsk"), ("s-tgk", "tgk"), ("s-v1", None)):
+        hub.publish(board.apply("OutageStormSuspected", storm(alert_id, tenant)))
+    hub.publish(board.apply("OutageStormSuspected", storm("s-far", "tgk", region="kursk")))
+
+    def got(sub: Any) -> list[str]:
+        return [sub.queue.get_nowait()["data"]["alert_id"] for _ in range(sub.queue.qsize())]
+
+    assert got(mine) == ["s-mrsk"]
+    assert got(other) == ["s-tgk"]
+    assert got(wide) == ["s-mrsk", "s-tgk", "s-v1"]
 
 
 def test_hub_gives_each_subscriber_only_its_scope() -> None:

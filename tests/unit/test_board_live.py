@@ -98,13 +98,19 @@ def test_scope_hides_other_tenants_regions_and_channels() -> None:
     assert [a["contact_id"] for a in only] == ["c1"]
 
 
+def storm_record(alert_id: str, tenant: str | None, region: str = "Tver") -> dict[str, Any]:
+    record = {"alert_id": alert_id, "tenant": tenant, "region": region, "scope": "outage",
+              "window_start": T0, "window_end": T0 + 600_000, "count": 90, "baseline": 10.0,
+              "threshold": 30.0, "local_hour": 9, "raised_at": T0 + 600_000}
+    if tenant is None:  # a v1 record: no tenant field
+        del record["tenant"]
+    return record
+
+
 def test_storm_banner_and_acknowledgement() -> None:
     board = LiveBoard()
-    storm = {"alert_id": "s1", "region": "Tver", "scope": "outage", "window_start": T0,
-             "window_end": T0 + 600_000, "count": 90, "baseline": 10.0, "threshold": 30.0,
-             "local_hour": 9, "raised_at": T0 + 600_000}
-    board.apply("OutageStormSuspected", storm)
-    assert board.where("s1") == ("", "Tver", "phone")
+    board.apply("OutageStormSuspected", storm_record("s1", "mrsk"))
+    assert board.where("s1") == ("mrsk", "Tver", "phone")
     board.apply("SlaAlertRaised", alert("breached"))
     aid = alert("breached")["alert_id"]
     ups = board.apply("AlertAcknowledged", {
@@ -122,3 +128,36 @@ def test_storm_banner_and_acknowledgement() -> None:
     assert [s["alert_id"] for s in snap_["storms"]] == ["s1"]
     # storms are pruned an hour after their window
     assert board.snapshot(Scope("mrsk"), T0 + 600_000 + 3_600_001)["storms"] == []
+
+
+def test_a_tenant_sees_only_its_own_storms_unless_region_wide() -> None:
+    board = LiveBoard()
+    ups = [*board.apply("OutageStormSuspected", storm_record("grid", "mrsk")),
+           *board.apply("OutageStormSuspected", storm_record("retail", "tns")),
+           *board.apply("OutageStormSuspected", storm_record("v1", None)),
+           *board.apply("OutageStormSuspected", storm_record("far", "tns", region="Kursk"))]
+    assert [u.tenant for u in ups] == ["mrsk", "tns", "", "tns"]
+    now = T0 + 601_000
+
+    def seen(scope: Scope) -> tuple[list[str], list[str]]:
+        snap = sorted(s["alert_id"] for s in board.snapshot(scope, now)["storms"])
+        live = sorted(u.data["alert_id"] for u in ups if scope.admits_update(u))
+        return snap, live
+
+    mine = ["grid"]
+    assert seen(Scope("mrsk")) == (mine, mine)
+    assert seen(Scope("mrsk", region="Tver")) == (mine, mine)
+    assert seen(Scope("tns", region="Tver")) == (["retail"], ["retail"])
+    # the region-wide view: every tenant's storms and the tenant-less v1 storm of the region
+    wide = ["grid", "retail", "v1"]
+    assert seen(Scope("mrsk", region="Tver", region_storms=True)) == (wide, wide)
+    # ...and only storms: another tenant's alerts stay hidden
+    other_alert = board.apply("SlaAlertRaised", alert("breached", "c9", tenant="tns"))
+    assert not any(Scope("mrsk", region_storms=True).admits_update(u) for u in other_alert)
+    # an acknowledgement of another tenant's storm reaches the region-wide view with it
+    [ack] = board.apply("AlertAcknowledged", {
+        "ack_id": "a", "alert_id": "retail", "tenant": "tns", "region": "Tver",
+        "channel": "phone", "contact_id": None, "acknowledged_by": "Petrov", "key_id": "k",
+        "acknowledged_at": T0 + 620_000, "note": None})
+    assert Scope("mrsk", region_storms=True).admits_update(ack)
+    assert not Scope("mrsk").admits_update(ack)

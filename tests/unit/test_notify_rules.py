@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from services.alerts.rules import Alert, Rule, alert_of, in_quiet_hours, load_rules, severity
+from services.alerts.rules import (
+    Alert,
+    Rule,
+    alert_of,
+    in_quiet_hours,
+    load_rules,
+    matches,
+    severity,
+)
 from services.errors import UserError
 
 GOOD = """
@@ -69,13 +77,18 @@ def test_severity_ladder() -> None:
     assert severity("met", None) == "info"
 
 
-def test_storm_alerts_are_region_wide() -> None:
-    alert = alert_of("OutageStormSuspected", {
-        "alert_id": "s", "region": "kursk", "scope": "outage", "window_start": 0,
-        "window_end": 1, "count": 80, "baseline": 9.0, "threshold": 27.0, "local_hour": 3,
-        "raised_at": 1})
+def test_storm_alerts_go_to_their_tenants_rules() -> None:
+    storm = {"alert_id": "s", "tenant": "mrsk", "region": "kursk", "scope": "outage",
+             "window_start": 0, "window_end": 1, "count": 80, "baseline": 9.0,
+             "threshold": 27.0, "local_hour": 3, "raised_at": 1}
+    alert = alert_of("OutageStormSuspected", storm)
     assert alert is not None
-    assert (alert.kind, alert.tenant, alert.severity) == ("outage_storm", "", "critical")
+    assert (alert.kind, alert.tenant, alert.severity) == ("outage_storm", "mrsk", "critical")
+    mine, other = (Rule(t, tenants=frozenset({t}), email=("a@b",)) for t in ("mrsk", "tns"))
+    assert matches(mine, alert) and not matches(other, alert)
+    # a v1 storm (no tenant: counted over the whole region) still reaches every tenant's rule
+    v1 = alert_of("OutageStormSuspected", {k: v for k, v in storm.items() if k != "tenant"})
+    assert v1 is not None and v1.tenant == "" and matches(other, v1)
     assert alert_of("MetricsSnapshotTaken", {}) is None
 
 

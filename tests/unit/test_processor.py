@@ -75,7 +75,7 @@ def test_storm_counts_new_phone_contacts_once() -> None:
     value, _ = proc.on_event(None, ev(1, EventType.QUEUED, 0), 0, 0, T0)
     proc.on_event(value, ev(2, EventType.ANSWERED, 500), 0, 1, T0)
     assert proc.storm.drain() == [
-        {"region": "kursk", "minute": T0, "total": 1, "outage": 0}
+        {"tenant": "t", "region": "kursk", "minute": T0, "total": 1, "outage": 0}
     ]
     assert proc.storm.drain() == []
 

@@ -61,3 +61,17 @@ def test_every_catalogued_record_maps_to_full_rows(name: str) -> None:
 def test_undecodable_values_raise_decode_error(value: bytes | None) -> None:
     with pytest.raises(DecodeError):
         record_rows(value)
+
+
+def test_storm_rows_carry_the_tenant_and_v1_storms_have_none() -> None:
+    storm = {"alert_id": "s1", "tenant": "mrsk", "region": "tver", "scope": "outage",
+             "window_start": 1_790_000_000_000, "window_end": 1_790_000_600_000, "count": 90,
+             "baseline": 10.0, "threshold": 30.0, "local_hour": 9,
+             "raised_at": 1_790_000_600_000}
+    columns = TABLE_COLUMNS["alerts"]
+    [(table, row)] = record_rows(encode("OutageStormSuspected", storm))
+    assert table == "alerts"
+    assert dict(zip(columns, row, strict=True))["tenant"] == "mrsk"
+    v1 = {k: v for k, v in storm.items() if k != "tenant"}
+    [(_, row)] = record_rows(encode("OutageStormSuspected", v1, version=1))
+    assert dict(zip(columns, row, strict=True))["tenant"] == ""

@@ -16,6 +16,8 @@ const state = {
   lang: store.get("lang", "ru") === "en" ? "en" : "ru",
   region: store.get("region", ""), channel: store.get("channel", ""),
   category: store.get("category", ""),
+  // region-wide storm view (every tenant's storms), for keys with the region-storms scope
+  regionStorms: store.get("regionStorms", "") === "1", mayRegionStorms: false, tenant: "",
   groups: new Map(), feed: new Map(), risks: new Map(), storms: new Map(),
   regions: new Set(), offset: 0, source: null, retry: 1000, staffing: [],
 };
@@ -71,6 +73,7 @@ function connect() {
   const q = new URLSearchParams();
   if (state.region) q.set("region", state.region);
   if (state.channel) q.set("channel", state.channel);
+  if (state.regionStorms && state.mayRegionStorms) q.set("storms", "region");
   setConn("connecting");
   const source = new EventSource(`/api/board/stream?${q}`);
   state.source = source;
@@ -96,6 +99,7 @@ function load(snap) {
   feedNodes.clear();
   $("#feed").replaceChildren();
   $("#tenant").textContent = snap.tenant;
+  state.tenant = snap.tenant;
   setConn("live");
   renderAll();
 }
@@ -171,6 +175,12 @@ function setupFilters() {
     schedule("feed"); schedule("risks");
   });
   ch.addEventListener("change", changed);
+  const wide = $("#f-region-storms");
+  wide.checked = state.regionStorms;
+  wide.addEventListener("change", () => {
+    state.regionStorms = wide.checked; store.set("regionStorms", wide.checked ? "1" : "");
+    connect();
+  });
   const name = $("#lead-name");
   name.value = store.get("leadName", "");
   name.addEventListener("change", () => store.set("leadName", name.value.trim()));
@@ -312,14 +322,21 @@ function renderFeed() {
   $("#feed-empty").hidden = items.length > 0;
 }
 
+// A storm is one tenant's; the region-wide view also shows other tenants' storms (named, and
+// theirs to acknowledge) and tenant-less ones from before storms were per tenant.
 function renderStorms() {
   const storms = [...state.storms.values()].filter((s) =>
     (!state.region || s.region === state.region) && s.window_end >= now() - STORM_KEEP_MS);
-  $("#storms").replaceChildren(...storms.map((s) => el("div", { class: "storm", "data-alert-id": s.alert_id },
-    el("span", { "aria-hidden": "true", text: "⚡ " }),
-    el("strong", { text: `${t("storm")}: ${s.region}` }),
-    el("span", { text: " " + fmt(t("stormText"), { count: s.count, baseline: Math.round(s.baseline) }) }),
-    ackState(s), actions(s))));
+  $("#storms").replaceChildren(...storms.map((s) => {
+    const own = s.tenant === state.tenant;
+    const whose = own ? "" : ` · ${s.tenant || t("everyTenant")}`;
+    return el("div", { class: "storm" + (own ? "" : " other"), "data-alert-id": s.alert_id,
+      "data-tenant": s.tenant },
+      el("span", { "aria-hidden": "true", text: "⚡ " }),
+      el("strong", { text: `${t("storm")}: ${s.region}${whose}` }),
+      el("span", { text: " " + fmt(t("stormText"), { count: s.count, baseline: Math.round(s.baseline) }) }),
+      ackState(s), own || (!s.tenant && state.mayRegionStorms) ? actions(s) : null);
+  }));
 }
 
 function renderStaffing() {
@@ -384,6 +401,9 @@ async function start() {
   if (!res || !res.ok) { setConn("offline"); setTimeout(start, state.retry); return; }
   const me = await res.json();
   $("#tenant").textContent = me.tenant;
+  state.tenant = me.tenant;
+  state.mayRegionStorms = me.scopes.includes("region-storms") || me.scopes.includes("admin");
+  $("#region-storms").hidden = !state.mayRegionStorms;
   $("#login").hidden = true; $("#board").hidden = false; $("#controls").hidden = false;
   connect();
   loadStaffing();
