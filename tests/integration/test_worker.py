@@ -220,6 +220,7 @@ def test_retention_deletes_a_finished_contact_for_good(
 def test_live_metrics_and_an_outage_storm_reach_their_topics(worker_stack: WorkerStack) -> None:
     worker_stack.env["KONTAKT_WORKER_METRICS_INTERVAL_S"] = "1"
     worker_stack.start_worker()
+    _away_from_local_midnight("bryansk", before_s=30, after_s=90)
     now = now_ms()
     calls = [ContactEvent(f"s{i}", f"storm{i}", "t", "bryansk", Channel.PHONE,
                           EventType.QUEUED, now - i * 1000, kind=Kind.OUTAGE)
@@ -254,6 +255,23 @@ def test_live_metrics_and_an_outage_storm_reach_their_topics(worker_stack: Worke
 
     assert wait_until(lambda: today() == {"offered": 25, "answered": 10, "waiting": 15}, 30), (
         today(), worker_stack.logs())
+
+
+def _away_from_local_midnight(region: str, before_s: float, after_s: float) -> None:
+    """Wait until the region's local day began more than ``before_s`` ago and ends more than
+    ``after_s`` from now, so calls of the last ``before_s`` and the snapshots of the next
+    ``after_s`` all fall in one "today", whatever hour the suite runs at."""
+    from streams.live_metrics import local_day
+
+    while True:
+        now = now_ms()
+        start, end = local_day(region, now)
+        if end - now <= after_s * 1000:  # wait past midnight, and then ``before_s`` more
+            time.sleep((end - now) / 1000 + before_s + 1)
+        elif now - start <= before_s * 1000:
+            time.sleep(before_s + 1 - (now - start) / 1000)
+        else:
+            return
 
 
 def _day(stack: WorkerStack, tmp: Path, contacts: int = 400) -> tuple[list[ContactEvent], Path]:
