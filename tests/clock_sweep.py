@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -43,12 +44,18 @@ def faketime_env(instant: str, now_s: float | None = None) -> dict[str, str]:
     if not LIBFAKETIME.is_file():
         raise SystemExit(f"{LIBFAKETIME} not found: apt-get install -y libfaketime")
     offset = round(datetime.fromisoformat(instant).timestamp() - (now_s or time.time()))
+    java = shutil.which("java", path=os.environ.get("PATH", "").replace(str(CLOCK_SITE), ""))
+    if java is None:
+        raise SystemExit("java not found on PATH")
     preload = " ".join(filter(None, [str(LIBFAKETIME), os.environ.get("LD_PRELOAD")]))
     return {
         "LD_PRELOAD": preload,
         "FAKETIME": f"{offset:+d}s",
         "FAKETIME_DONT_FAKE_MONOTONIC": "1",  # timeouts and intervals stay real
         # ...and Python's time.sleep goes through select (see tests/clock_site/sitecustomize.py)
+        # ...and the JVM (the broker) runs with the monotonic clock shifted (tests/clock_site/java)
+        "KONTAKT_SWEEP_REAL_JAVA": java,
+        "PATH": os.pathsep.join([str(CLOCK_SITE), os.environ.get("PATH", "")]),
         "PYTHONPATH": os.pathsep.join(
             filter(None, [str(CLOCK_SITE), os.environ.get("PYTHONPATH")])
         ),
