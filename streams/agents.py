@@ -15,6 +15,8 @@ wall clock, calls the ContactProcessor / StormDetector and sends what they retur
   every recovery/rebalance; the timers pause between a revocation and the next recovery.
 - retention sweep (every ``worker_sweep_interval_s``): finished contacts older than
   ``worker_retention_days`` leave the table (store + changelog tombstone).
+- readiness: after each deadline tick the worker reports its phase (joining, recovering, ready)
+  to ``data_dir/run/workers`` (services.readiness), which /health and `kontakt up` read.
 - gc-freeze timer (every ``worker_gc_freeze_s``): streams.gc_policy, so that full garbage
   collections do not walk every open contact and hold the deadline timer back.
 """
@@ -202,6 +204,12 @@ def register_agents(worker: Worker) -> None:
     @app.timer(settings.worker_timer_interval_s, name="sla-deadlines")
     async def deadlines_timer() -> None:
         await fire_deadlines(worker)
+        report_tick(worker)
+
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]
+    async def withdraw_readiness(sender: Any, **_: Any) -> None:
+        if worker.beacon is not None:
+            worker.beacon.close()
 
     @app.timer(settings.worker_metrics_interval_s, name="live-metrics")
     async def metrics_timer() -> None:
@@ -244,6 +252,25 @@ async def fire_deadlines(worker: Worker) -> None:
     for emission in worker.processor.on_timer(now_ms(), lambda c: stored_value(store, c.encode())):
         emission_records(worker, emission, out)
     await worker.produce(out)
+
+
+def report_tick(worker: Worker) -> None:
+    """Tell the readiness beacon (if any) that the deadline timer ticked, and in which phase:
+    ready only once the table is recovered and faust has ended the rebalance (sought and
+    resumed the partitions), so ready means events are fetched and deadlines fire."""
+    beacon = worker.beacon
+    if beacon is None or worker.app.should_stop:
+        return
+    app = worker.app
+    events = worker.events.get_topic_name()
+    try:
+        partitions = sum(1 for tp in app.consumer.assignment() if tp.topic == events)
+    except Exception:  # the consumer not started yet
+        partitions = 0
+    try:
+        beacon.tick(time.time(), worker.ready, bool(app.rebalancing), partitions)
+    except OSError as exc:  # a full disk must not stop the deadlines
+        log.warning("cannot write the readiness file %s: %s", beacon.path, exc)
 
 
 async def sweep_contacts(worker: Worker) -> None:
