@@ -3,15 +3,16 @@
 A worker that has started is not yet useful: it joins its consumer group (after a crash the group
 first waits out the dead member's session), recovers its table and rebuilds its deadline heap.
 Until then a call already past its norm breaches late. So each worker process reports its phase
-in a small JSON file, ``data_dir/run/workers/<host>-<pid>.json``, written from its deadline
-timer -- the file changing is itself the proof that the timer ticks:
+in a small JSON file, ``data_dir/run/workers/<host>-<pid>.json``; once it runs, its deadline
+timer rewrites it, so the file's last tick is the proof that the timer runs:
 
 - ``joining``: no partitions yet (joining the group, or a rebalance in progress);
 - ``recovering``: partitions assigned, table recovery / heap rebuild / seek not finished;
 - ``ready``: recovered, the rebalance over, and the deadline timer has run since.
 
-It is written at once when the phase changes and every HEARTBEAT_EVERY_S otherwise, and removed
-on a graceful stop. The API's /health and `kontakt up` read the files (:func:`worker_health`).
+It is written when the process starts, at once when the phase changes (faust's rebalance
+signals, the timer's ticks) and every HEARTBEAT_EVERY_S otherwise, and removed on a graceful
+stop. The API's /health and `kontakt up` read the files (:func:`worker_health`).
 A file, not an HTTP probe on the worker: it needs no port per worker process, and whoever
 shares the data dir (`kontakt up`; in docker-compose a volume) can read it.
 
@@ -25,7 +26,7 @@ import contextlib
 import json
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +64,10 @@ class Beat:
     pid: int
     phase: str
     since: float  # when it entered the phase
-    last_tick: float  # its deadline timer's last tick before the file was written
+    last_tick: float | None  # its deadline timer's last tick (None: no tick yet)
     partitions: int  # partitions of the events topic it holds
     started_at: float
+    written_at: float
 
     @property
     def name(self) -> str:
@@ -73,26 +75,34 @@ class Beat:
 
 
 class Beacon:
-    """The worker's side: ``tick`` at every deadline-timer tick; it writes the file when the
-    phase changed or the last write is HEARTBEAT_EVERY_S old. ``close`` removes the file."""
+    """The worker's side. ``observe`` records the phase (from faust's rebalance signals, and
+    from every deadline-timer tick via ``tick``) and writes the file when the phase or the
+    partitions changed, or when the last write is HEARTBEAT_EVERY_S old. faust starts the
+    timers only once the first recovery is over, so until then the signals are all there is.
+    ``close`` removes the file."""
 
     def __init__(self, directory: Path, host: str, pid: int, now: float) -> None:
         self.path = directory / f"{host}-{pid}.json"
-        self.beat = Beat(host, pid, JOINING, now, now, 0, now)
+        self.beat = Beat(host, pid, JOINING, now, None, 0, now, now)
         self._written: float | None = None
 
-    def tick(self, now: float, recovered: bool, rebalancing: bool, partitions: int) -> bool:
-        """Record a tick; True when the file was (re)written."""
-        phase = phase_of(recovered, rebalancing, partitions)
+    def observe(self, now: float, phase: str, partitions: int, *, tick: bool = False) -> bool:
+        """Record the phase at ``now``; True when the file was (re)written."""
         old = self.beat
         changed = phase != old.phase or partitions != old.partitions
-        self.beat = Beat(old.host, old.pid, phase, now if phase != old.phase else old.since,
-                         now, partitions, old.started_at)
         if not changed and self._written is not None and now - self._written < HEARTBEAT_EVERY_S:
+            self.beat = replace(old, last_tick=now if tick else old.last_tick)
             return False
+        self.beat = Beat(old.host, old.pid, phase, now if phase != old.phase else old.since,
+                         now if tick else old.last_tick, partitions, old.started_at, now)
         write_beat(self.path, self.beat)
         self._written = now
         return True
+
+    def tick(self, now: float, recovered: bool, rebalancing: bool, partitions: int) -> bool:
+        """A deadline-timer tick, with what faust shows at that instant (see phase_of)."""
+        return self.observe(now, phase_of(recovered, rebalancing, partitions), partitions,
+                            tick=True)
 
     def close(self) -> None:
         self.path.unlink(missing_ok=True)
@@ -137,7 +147,7 @@ def current(beats: Iterable[Beat], now: float, host: str,
     """The beats of workers that may still run: on this host, those whose process lives (a
     SIGKILLed worker leaves its file); of other hosts, those written in FORGET_AFTER_S."""
     return [b for b in beats
-            if (alive(b.pid) if b.host == host else now - b.last_tick <= FORGET_AFTER_S)]
+            if (alive(b.pid) if b.host == host else now - b.written_at <= FORGET_AFTER_S)]
 
 
 def prune(directory: Path, now: float, host: str,
@@ -152,11 +162,11 @@ def prune(directory: Path, now: float, host: str,
 
 def process_view(beat: Beat, now: float) -> dict[str, Any]:
     """One worker as /health shows it: status starting, ready or stalled."""
-    tick_age = max(0.0, now - beat.last_tick)
+    tick_age = None if beat.last_tick is None else round(max(0.0, now - beat.last_tick), 1)
     if beat.phase != READY:
         status = "starting"
     else:
-        status = "stalled" if tick_age > STALL_AFTER_S else "ready"
+        status = "stalled" if tick_age is None or tick_age > STALL_AFTER_S else "ready"
     return {
         "name": beat.name,
         "pid": beat.pid,
@@ -164,7 +174,7 @@ def process_view(beat: Beat, now: float) -> dict[str, Any]:
         "phase": beat.phase,
         "partitions": beat.partitions,
         "in_phase_s": round(max(0.0, now - beat.since), 1),
-        "last_tick_s_ago": round(tick_age, 1),
+        "last_tick_s_ago": tick_age,
     }
 
 
@@ -179,14 +189,14 @@ def worker_health(beats: Iterable[Beat], now: float, expected: int) -> dict[str,
     if not processes:
         status, detail = "missing", "no worker reports its state (is `kontakt worker` running?)"
     elif "stalled" in statuses:
-        worst = max(p["last_tick_s_ago"] for p in processes if p["status"] == "stalled")
+        worst = max(p["last_tick_s_ago"] or 0 for p in processes if p["status"] == "stalled")
         status, detail = "stalled", (f"a worker's deadline timer has not run for {worst:g} s "
                                      f"(more than {STALL_AFTER_S:g} s)")
     elif "starting" in statuses or len(processes) < expected:
         status, detail = "starting", f"worker still starting ({STARTING_DETAIL})"
     else:
         status, detail = "ready", "holds its partitions; the deadline timer runs"
-    ages = [p["last_tick_s_ago"] for p in processes]
+    ages = [p["last_tick_s_ago"] for p in processes if p["last_tick_s_ago"] is not None]
     return {
         "status": status,
         "detail": detail,

@@ -10,6 +10,7 @@ import typer
 
 from services.errors import UserError
 from services.platform import Component, ProcessSupervisor, kontakt_argv
+from services.readiness import STARTING_DETAIL
 from services.settings import Settings, load_settings
 
 
@@ -46,7 +47,10 @@ def not_ready_message(last: dict[str, Any], timeout_s: float, logs: Path) -> str
     processes = ", ".join(
         f"{p['name']} {p['phase']} for {p['in_phase_s']} s" for p in worker.get("processes", [])
     )
-    return (f"{worker.get('detail', 'worker not ready')} after {timeout_s:.0f} s"
+    # up started the worker: not reporting yet is starting too (it is still importing)
+    stalled = worker.get("status") == "stalled"
+    head = worker["detail"] if stalled else f"worker still starting ({STARTING_DETAIL})"
+    return (f"{head} after {timeout_s:.0f} s"
             f"{f' ({processes})' if processes else ''}; the platform runs, `kontakt status` "
             f"and {logs / 'worker.log'} show more")
 
@@ -60,9 +64,13 @@ def worker_states(settings: Settings) -> dict[int, str]:
     now, host = time.time(), socket.gethostname()
     beats = readiness.read_beats(readiness.status_dir(settings.data_dir))
     views = (readiness.process_view(b, now) for b in beats if b.host == host)
-    return {v["pid"]: (f"{v['status']} ({v['phase']} for {v['in_phase_s']} s, "
-                       f"{v['partitions']} partitions, last tick {v['last_tick_s_ago']} s ago)")
-            for v in views}
+    def words(v: dict[str, Any]) -> str:
+        tick = v["last_tick_s_ago"]
+        ticked = "no timer tick yet" if tick is None else f"last timer tick {tick} s ago"
+        return (f"{v['status']} ({v['phase']} for {v['in_phase_s']} s, "
+                f"{v['partitions']} partitions, {ticked})")
+
+    return {v["pid"]: words(v) for v in views}
 
 
 def components(settings: Settings) -> list[Component]:
@@ -112,9 +120,11 @@ def up(settings: Settings, health_timeout_s: float = 90.0) -> None:
     typer.echo("up: waiting for the API and the worker (joining group / recovering)")
     report = _wait_ready(settings, health_timeout_s)
     worker = cast(dict[str, Any], cast(dict[str, Any], report["components"])["worker"])
-    partitions = sum(p["partitions"] for p in worker["processes"])
-    typer.echo(f"up: ready {time.monotonic() - started:.1f} s after start: worker holds "
-               f"{partitions} partitions, deadline timer ticked {worker['last_tick_s_ago']} s ago")
+    processes = worker["processes"]
+    who = "worker holds" if len(processes) == 1 else f"{len(processes)} workers hold"
+    typer.echo(f"up: ready {time.monotonic() - started:.1f} s after start: {who} "
+               f"{sum(p['partitions'] for p in processes)} partitions, deadline timer ticked "
+               f"{worker['last_tick_s_ago']} s ago")
     base = f"http://{settings.api_host}:{settings.api_port}"
     typer.echo(f"up: board {base}/board  API docs {base}/docs  health {base}/health "
                f"(ready: {base}/health/ready)")

@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 
 from services.errors import UserError
-from services.readiness import Beacon, prune, status_dir
+from services.readiness import JOINING, Beacon, prune, status_dir
 
 
 def run_worker(loglevel: str = "info", create_topics: bool = True) -> None:
@@ -58,7 +58,9 @@ def _beacon(data_dir: Path) -> Beacon:
     host, now = socket.gethostname(), time.time()
     if directory.exists():
         prune(directory, now, host)
-    return Beacon(directory, host, os.getpid(), now)
+    beacon = Beacon(directory, host, os.getpid(), now)
+    beacon.observe(now, JOINING, 0)  # the process runs: starting, before faust does
+    return beacon
 
 
 def _apply_topics(settings: object) -> None:

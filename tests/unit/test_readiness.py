@@ -52,17 +52,21 @@ def test_phase_follows_recovery_and_rebalance(
 
 def test_beacon_writes_on_a_change_at_once_and_otherwise_once_a_second(tmp_path: Path) -> None:
     beacon = Beacon(tmp_path / "workers", "host", 42, T0)
-    assert beacon.tick(T0, False, True, 0)  # the first tick writes (and makes the directory)
-    assert not beacon.tick(T0 + 0.1, False, True, 0)
-    assert beacon.tick(T0 + 0.2, False, True, 2)  # partitions assigned: written at once
-    assert beacon.tick(T0 + 0.3, True, False, 2)  # ready: written at once
+    assert beacon.observe(T0, JOINING, 0)  # at start (and makes the directory): no tick yet
     [beat] = read_beats(tmp_path / "workers")
-    assert (beat.phase, beat.since, beat.last_tick, beat.partitions) == (READY, T0 + 0.3,
-                                                                          T0 + 0.3, 2)
-    assert not beacon.tick(T0 + 1.2, True, False, 2)
-    assert beacon.tick(T0 + 1.3, True, False, 2)  # the heartbeat: a second after the write
+    assert (beat.phase, beat.last_tick) == (JOINING, None)
+    assert beacon.observe(T0 + 2, RECOVERING, 2)  # faust's assigned signal: written at once
+    assert beacon.tick(T0 + 3, True, False, 2)  # the first tick, recovered: ready at once
+    assert not beacon.tick(T0 + 3.1, True, False, 2)
     [beat] = read_beats(tmp_path / "workers")
-    assert (beat.since, beat.last_tick, beat.started_at) == (T0 + 0.3, T0 + 1.3, T0)
+    assert (beat.phase, beat.since, beat.last_tick, beat.partitions) == (READY, T0 + 3,
+                                                                          T0 + 3, 2)
+    assert not beacon.tick(T0 + 3.9, True, False, 2)
+    assert beacon.tick(T0 + 4, True, False, 2)  # the heartbeat: a second after the write
+    [beat] = read_beats(tmp_path / "workers")
+    assert (beat.since, beat.last_tick, beat.started_at, beat.written_at) == (T0 + 3, T0 + 4,
+                                                                              T0, T0 + 4)
+    assert beacon.tick(T0 + 4.1, True, False, 1)  # a partition moved away: written at once
     assert sorted(p.name for p in (tmp_path / "workers").iterdir()) == ["host-42.json"]
     beacon.close()
     assert read_beats(tmp_path / "workers") == []
@@ -77,8 +81,9 @@ def test_unreadable_files_are_skipped(tmp_path: Path) -> None:
 
 
 def beat(phase: str = READY, *, host: str = "h", pid: int = 1, since: float = T0,
-         last_tick: float = T0, partitions: int = 2) -> Beat:
-    return Beat(host, pid, phase, since, last_tick, partitions, T0 - 5)
+         last_tick: float | None = T0, partitions: int = 2) -> Beat:
+    written = T0 if last_tick is None else last_tick
+    return Beat(host, pid, phase, since, last_tick, partitions, T0 - 5, written)
 
 
 def test_dead_workers_on_this_host_and_long_silent_ones_elsewhere_are_not_current() -> None:
@@ -112,14 +117,17 @@ def test_a_ready_worker_whose_timer_stops_is_stalled_a_starting_one_stays_starti
     # a long recovery blocks the loop: still starting, with how long since the last tick
     recovering = process_view(beat(RECOVERING), now)
     assert (recovering["status"], recovering["in_phase_s"]) == ("starting", 6.0)
+    # faust starts the timers after the first recovery: no tick yet, and that is not stalled
+    first = process_view(beat(RECOVERING, last_tick=None), now)
+    assert (first["status"], first["last_tick_s_ago"]) == ("starting", None)
 
 
 def test_worker_component_status() -> None:
     now = T0 + 1
     missing = worker_health([], now, expected=1)
     assert (missing["status"], missing["last_tick_s_ago"]) == ("missing", None)
-    joining = worker_health([beat(JOINING)], now, expected=1)
-    assert joining["status"] == "starting"
+    joining = worker_health([beat(JOINING, last_tick=None)], now, expected=1)
+    assert (joining["status"], joining["last_tick_s_ago"]) == ("starting", None)
     assert joining["detail"] == "worker still starting (joining group / recovering)"
     assert worker_health([beat()], now, expected=2)["status"] == "starting"  # one of two
     ready = worker_health([beat(pid=1), beat(pid=2, last_tick=T0 + 0.5)], now, expected=2)
@@ -169,7 +177,7 @@ def test_health_is_live_while_the_worker_starts_and_ready_only_once_it_is(
     import time
 
     now = time.time()  # the endpoint reads the wall clock: ticks relative to it
-    beacon.tick(now, False, True, 2)
+    beacon.observe(now, RECOVERING, 2)
     live, ready = client.get("/health"), client.get("/health/ready")
     assert (live.status_code, ready.status_code) == (200, 503)
     body = ready.json()
@@ -198,3 +206,14 @@ def test_health_is_503_when_a_backend_is_down_whatever_the_worker(
     message = not_ready_message(body, 90, tmp_path / "logs")
     assert message.startswith("the API did not report healthy within 90 s")
     assert "the API did not report healthy" in not_ready_message({}, 90, tmp_path)
+
+
+def test_up_calls_a_worker_that_has_not_reported_yet_starting_and_a_stalled_one_stalled() -> None:
+    api = {"status": "ok", "kafka": "up", "clickhouse": "up"}
+    missing = {"components": {"api": api, "worker": worker_health([], T0, 1)}}
+    assert not_ready_message(missing, 30, Path("logs")).startswith(
+        "worker still starting (joining group / recovering) after 30 s; the platform runs")
+    stalled = {"components": {"api": api, "worker": worker_health([beat()], T0 + 9, 1)}}
+    message = not_ready_message(stalled, 30, Path("logs"))
+    assert message.startswith("a worker's deadline timer has not run for 9 s") and "h-1 ready" \
+        in message
