@@ -15,6 +15,8 @@ wall clock, calls the ContactProcessor / StormDetector and sends what they retur
   every recovery/rebalance; the timers pause between a revocation and the next recovery.
 - retention sweep (every ``worker_sweep_interval_s``): finished contacts older than
   ``worker_retention_days`` leave the table (store + changelog tombstone).
+- readiness: after each deadline tick the worker reports its phase (joining, recovering, ready)
+  to ``data_dir/run/workers`` (services.readiness), which /health and `kontakt up` read.
 - gc-freeze timer (every ``worker_gc_freeze_s``): streams.gc_policy, so that full garbage
   collections do not walk every open contact and hold the deadline timer back.
 """
@@ -26,12 +28,13 @@ import json
 import logging
 import time
 import weakref
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from faust.streams import _current_event
 
 from schemas.codec import decode_event, encode
+from services.readiness import Beacon, phase_of
 from streams import emissions, gc_policy
 from streams.outbox import OutRecord
 from streams.processor import Entry, encode_value
@@ -198,10 +201,21 @@ def register_agents(worker: Worker) -> None:
     async def pause_timers(sender: Any, revoked: Any, **_: Any) -> None:
         worker.ready = False
         worker.sweep = None  # its RocksDB iterator must not outlive the revoked databases
+        report_rebalance(worker, set())
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def report_assigned(sender: Any, assigned: Any, **_: Any) -> None:
+        report_rebalance(worker, assigned)  # the table's recovery follows
 
     @app.timer(settings.worker_timer_interval_s, name="sla-deadlines")
     async def deadlines_timer() -> None:
         await fire_deadlines(worker)
+        report_tick(worker)
+
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]
+    async def withdraw_readiness(sender: Any, **_: Any) -> None:
+        if worker.beacon is not None:
+            worker.beacon.close()
 
     @app.timer(settings.worker_metrics_interval_s, name="live-metrics")
     async def metrics_timer() -> None:
@@ -244,6 +258,45 @@ async def fire_deadlines(worker: Worker) -> None:
     for emission in worker.processor.on_timer(now_ms(), lambda c: stored_value(store, c.encode())):
         emission_records(worker, emission, out)
     await worker.produce(out)
+
+
+def report_tick(worker: Worker) -> None:
+    """Tell the readiness beacon (if any) that the deadline timer ticked, and in which phase:
+    ready only once the table is recovered and faust has ended the rebalance (sought and
+    resumed the partitions), so ready means events are fetched and deadlines fire."""
+    if worker.beacon is None or worker.app.should_stop:
+        return
+    try:
+        assignment = worker.app.consumer.assignment()
+    except Exception:  # the consumer not started yet
+        assignment = set()
+    partitions = _events_partitions(worker, assignment)
+    rebalancing = bool(worker.app.rebalancing)
+    _report(worker, lambda b: b.tick(time.time(), worker.ready, rebalancing, partitions))
+
+
+def report_rebalance(worker: Worker, assigned: Any) -> None:
+    """faust's rebalance signals (revoked: nothing held; assigned: recovery follows). faust
+    starts the timers only after the first recovery, so these report the first join."""
+    if worker.beacon is None or worker.app.should_stop:
+        return
+    partitions = _events_partitions(worker, assigned)
+    phase = phase_of(worker.ready, True, partitions)
+    _report(worker, lambda b: b.observe(time.time(), phase, partitions))
+
+
+def _events_partitions(worker: Worker, tps: Any) -> int:
+    events = worker.events.get_topic_name()
+    return sum(1 for tp in tps if tp.topic == events)
+
+
+def _report(worker: Worker, write: Callable[[Beacon], object]) -> None:
+    beacon = worker.beacon
+    assert beacon is not None
+    try:
+        write(beacon)
+    except OSError as exc:  # a full disk must not stop the deadlines
+        log.warning("cannot write the readiness file %s: %s", beacon.path, exc)
 
 
 async def sweep_contacts(worker: Worker) -> None:

@@ -24,6 +24,7 @@ from faust.serializers import codecs
 from faust.types import TP
 
 from schemas import codec
+from services.readiness import Beacon
 from services.settings import Settings
 from streams.live_metrics import MetricsConfig
 from streams.outbox import Delivery, Outbox, OutRecord
@@ -83,6 +84,7 @@ class Worker:
     sender: Sender | None = None  # tests record sends instead of producing
     outbox: Outbox | None = None  # made on first use: faust's producer starts with the app
     sweep: Iterator[tuple[bytes, bytes]] | None = None  # the retention pass in progress
+    beacon: Beacon | None = None  # readiness reports (kontakt worker sets it; tests do not)
 
     async def produce(self, records: list[OutRecord]) -> None:
         """Send ``records`` (the only producing call). Each topic partition's records go to

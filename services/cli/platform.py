@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any, cast
 
 import typer
 
 from services.errors import UserError
 from services.platform import Component, ProcessSupervisor, kontakt_argv
+from services.readiness import STARTING_DETAIL
 from services.settings import Settings, load_settings
 
 
-def _wait_healthy(settings: Settings, timeout_s: float) -> dict[str, object]:
+def _wait_ready(settings: Settings, timeout_s: float) -> dict[str, object]:
+    """Poll /health/ready until it answers 200: the API and its backends up, and every worker
+    holding its partitions with its deadline timer running (services.readiness)."""
     import httpx
 
-    url = f"http://{settings.api_host}:{settings.api_port}/health"
+    url = f"http://{settings.api_host}:{settings.api_port}/health/ready"
     deadline = time.monotonic() + timeout_s
     last: dict[str, object] = {}
     while time.monotonic() < deadline:
@@ -26,9 +30,47 @@ def _wait_healthy(settings: Settings, timeout_s: float) -> dict[str, object]:
                 return last
         except (httpx.HTTPError, ValueError):
             pass
-        time.sleep(0.5)
-    raise UserError(f"the API did not report healthy within {timeout_s:.0f} s (last: {last}); "
-                    f"see {settings.data_dir / 'logs'}")
+        time.sleep(0.2)
+    raise UserError(not_ready_message(last, timeout_s, settings.data_dir / "logs"))
+
+
+def not_ready_message(last: dict[str, Any], timeout_s: float, logs: Path) -> str:
+    """What `kontakt up` says when /health/ready did not answer 200 in time, in plain words:
+    the API itself not healthy, or the worker still starting (or stalled, or missing)."""
+    components = last.get("components") or {}
+    api = components.get("api") or {}
+    worker = components.get("worker") or {}
+    if api.get("status") != "ok":
+        shown = {k: last[k] for k in ("kafka", "clickhouse") if k in last} or "no answer"
+        return (f"the API did not report healthy within {timeout_s:.0f} s (last: {shown}); "
+                f"see {logs}")
+    processes = ", ".join(
+        f"{p['name']} {p['phase']} for {p['in_phase_s']} s" for p in worker.get("processes", [])
+    )
+    # up started the worker: not reporting yet is starting too (it is still importing)
+    stalled = worker.get("status") == "stalled"
+    head = worker["detail"] if stalled else f"worker still starting ({STARTING_DETAIL})"
+    return (f"{head} after {timeout_s:.0f} s"
+            f"{f' ({processes})' if processes else ''}; the platform runs, `kontakt status` "
+            f"and {logs / 'worker.log'} show more")
+
+
+def worker_states(settings: Settings) -> dict[int, str]:
+    """The readiness of this host's workers by pid, in words (services.readiness)."""
+    import socket
+
+    from services import readiness
+
+    now, host = time.time(), socket.gethostname()
+    beats = readiness.read_beats(readiness.status_dir(settings.data_dir))
+    views = (readiness.process_view(b, now) for b in beats if b.host == host)
+    def words(v: dict[str, Any]) -> str:
+        tick = v["last_tick_s_ago"]
+        ticked = "no timer tick yet" if tick is None else f"last timer tick {tick} s ago"
+        return (f"{v['status']} ({v['phase']} for {v['in_phase_s']} s, "
+                f"{v['partitions']} partitions, {ticked})")
+
+    return {v["pid"]: words(v) for v in views}
 
 
 def components(settings: Settings) -> list[Component]:
@@ -71,12 +113,21 @@ def up(settings: Settings, health_timeout_s: float = 90.0) -> None:
         broker.start(timeout_s=60)
     setup(settings)
     supervisor = ProcessSupervisor(settings.data_dir)
+    started = time.monotonic()
     for component in components(settings):
         pid = supervisor.start(component)
         typer.echo(f"{component.name}: pid {pid}, log {supervisor.log_path(component.name)}")
-    _wait_healthy(settings, health_timeout_s)
+    typer.echo("up: waiting for the API and the worker (joining group / recovering)")
+    report = _wait_ready(settings, health_timeout_s)
+    worker = cast(dict[str, Any], cast(dict[str, Any], report["components"])["worker"])
+    processes = worker["processes"]
+    who = "worker holds" if len(processes) == 1 else f"{len(processes)} workers hold"
+    typer.echo(f"up: ready {time.monotonic() - started:.1f} s after start: {who} "
+               f"{sum(p['partitions'] for p in processes)} partitions, deadline timer ticked "
+               f"{worker['last_tick_s_ago']} s ago")
     base = f"http://{settings.api_host}:{settings.api_port}"
-    typer.echo(f"up: board {base}/board  API docs {base}/docs  health {base}/health")
+    typer.echo(f"up: board {base}/board  API docs {base}/docs  health {base}/health "
+               f"(ready: {base}/health/ready)")
 
 
 def down(settings: Settings) -> None:
@@ -193,9 +244,12 @@ def register(app: typer.Typer) -> None:
 
     @app.command("up")
     def up_command(
-        health_timeout: Annotated[float, typer.Option(help="Seconds to wait for /health.")] = 90,
+        health_timeout: Annotated[float, typer.Option(
+            help="Seconds to wait for /health/ready: the API up and the worker holding its "
+            "partitions.")] = 90,
     ) -> None:
-        """Start the local platform: broker, topics, migrations, worker, sink and API."""
+        """Start the local platform: broker, topics, migrations, worker, sink and API; return
+        once the worker holds its partitions and its deadline timer runs."""
         up(load_settings(), health_timeout)
 
     @app.command("down")
@@ -212,9 +266,13 @@ def register(app: typer.Typer) -> None:
 
         broker = LocalBroker(settings)
         typer.echo(f"kafka: {'running' if broker.is_running() else 'stopped'}")
+        states = worker_states(settings)
         for component in components(settings):
             pid = running.get(component.name)
-            typer.echo(f"{component.name}: {f'running (pid {pid})' if pid else 'stopped'}")
+            line = f"running (pid {pid})" if pid else "stopped"
+            if pid and component.name.startswith("worker"):
+                line += f", {states.get(pid, 'starting (no report yet)')}"
+            typer.echo(f"{component.name}: {line}")
 
     @app.command("setup")
     def setup_command() -> None:

@@ -9,11 +9,16 @@ it only re-processes the uncommitted tail (alerts carry deterministic ids).
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from services.errors import UserError
+from services.readiness import JOINING, Beacon, prune, status_dir
 
 
 def run_worker(loglevel: str = "info", create_topics: bool = True) -> None:
@@ -31,6 +36,7 @@ def run_worker(loglevel: str = "info", create_topics: bool = True) -> None:
         worker = create_worker(settings)
     except PolicyError as exc:
         raise UserError(f"KONTAKT_SLA_POLICY: {exc}") from None
+    worker.beacon = _beacon(settings.data_dir)
     level = logging.getLevelName(loglevel.upper())
 
     @worker.app.task
@@ -39,7 +45,22 @@ def run_worker(loglevel: str = "info", create_topics: bool = True) -> None:
         # aiokafka and faust then builds a LogRecord, a measurable share of the CPU.
         logging.getLogger().setLevel(level)
 
-    faust.Worker(worker.app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    try:
+        faust.Worker(worker.app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    finally:
+        worker.beacon.close()  # also on a crash of the app: its state is no longer true
+
+
+def _beacon(data_dir: Path) -> Beacon:
+    """This process's readiness reports (services.readiness), after removing the files that
+    workers which are gone left behind."""
+    directory = status_dir(data_dir)
+    host, now = socket.gethostname(), time.time()
+    if directory.exists():
+        prune(directory, now, host)
+    beacon = Beacon(directory, host, os.getpid(), now)
+    beacon.observe(now, JOINING, 0)  # the process runs: starting, before faust does
+    return beacon
 
 
 def _apply_topics(settings: object) -> None:

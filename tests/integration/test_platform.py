@@ -139,3 +139,61 @@ def test_unwritable_data_dir_is_one_clear_line(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     env = _env(blocker / "data")
     _one_line_error(kontakt(env, "migrate"), str(blocker))
+
+
+def _old_call_breach_latency_s(env: dict[str, str]) -> float:
+    """Send a phone call queued 60 s ago (older than the 40 s norm) straight to the events
+    topic and return how long after sending the worker raised its breach (the worker's clock:
+    raised_at; both instants read on this machine, relative to each other)."""
+    from schemas.codec import decode, encode_event
+    from schemas.events import Channel, ContactEvent, EventType
+    from services.adapters.kafka_publisher import KafkaPublisher
+    from services.adapters.kafka_reader import read_all
+    from services.settings import load_settings
+
+    settings = load_settings(kafka_bootstrap=env["KONTAKT_KAFKA_BOOTSTRAP"])
+    sent_ms = int(time.time() * 1000)
+    call = ContactEvent("old-q", "old-call", "mrsk-center", "tver", Channel.PHONE,
+                        EventType.QUEUED, sent_ms - 60_000)
+    publisher = KafkaPublisher(settings.kafka_bootstrap)
+    try:
+        publisher.publish(settings.topic(settings.events_topic),
+                          [(b"old-call", encode_event(call))], timeout_s=30)
+    finally:
+        publisher.close()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for record in read_all(settings.kafka_bootstrap, settings.topic("alerts"), timeout_s=10):
+            name, alert = decode(record.value)
+            if alert.get("contact_id") == "old-call" and alert.get("alert") == "breached":
+                return (alert["raised_at"] - sent_ms) / 1000
+        time.sleep(0.2)
+    raise AssertionError("no breach within 60 s")
+
+
+def test_an_old_call_breaches_at_once_after_up(tmp_path: Path) -> None:
+    """Issue 20: `up` used to return while the worker was still joining its group, so a call
+    already past its norm breached ~9 s later. The slow join is that of a restart after a
+    crashed worker: the group waits out the dead member's session (10 s). Now `up` returns
+    when the worker holds its partitions and its deadline timer runs."""
+    data_dir = tmp_path / "kontakt"
+    env = _env(data_dir)
+    try:
+        first = kontakt(env, "up", "--health-timeout", "120")
+        assert first.returncode == 0, first.stdout + first.stderr
+        worker_log = data_dir / "logs" / "worker.log"
+        deadline = time.monotonic() + 60  # a member of the group, so its crash leaves one
+        while "Worker ready" not in worker_log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        os.kill(int((data_dir / "run" / "worker.pid").read_text()), signal.SIGKILL)  # a crash
+        assert kontakt(env, "down").returncode == 0
+        started = time.monotonic()
+        up = kontakt(env, "up", "--health-timeout", "120")
+        assert up.returncode == 0, up.stdout + up.stderr
+        print(f"kontakt up (after a crashed worker) took {time.monotonic() - started:.1f} s")
+        latency_s = _old_call_breach_latency_s(env)
+        print(f"a 60 s old call breached {latency_s:.2f} s after it was sent")
+        assert latency_s <= 2.5, (latency_s, (data_dir / "logs" / "worker.log").read_text())
+    finally:
+        down = kontakt(env, "down")
+        assert down.returncode == 0, down.stdout + down.stderr

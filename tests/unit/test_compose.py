@@ -82,6 +82,21 @@ def test_api_port_agrees_with_its_mapping_and_healthcheck() -> None:
     assert f":{port}/health" in " ".join(api["healthcheck"]["test"])
 
 
+def test_the_api_reads_the_worker_reports_where_the_workers_write_them() -> None:
+    """/health's worker component reads services.readiness.status_dir(data_dir): in compose the
+    worker and the API are separate containers, so that directory must be one shared volume."""
+    from services.readiness import status_dir
+
+    mounts = []
+    for name in ("worker", "api"):
+        service = SERVICES[name]
+        target = str(status_dir(Path(service["environment"]["KONTAKT_DATA_DIR"])))
+        found = [v.split(":")[0] for v in service.get("volumes", []) if v.split(":")[1] == target]
+        assert found, f"{name}: no volume on {target}"
+        mounts.append(found[0])
+    assert mounts[0] == mounts[1] and mounts[0] in COMPOSE["volumes"]
+
+
 def test_kafka_is_a_4x_kraft_image() -> None:
     image = SERVICES["kafka"]["image"]
     assert image.startswith("apache/kafka:4.")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +14,15 @@ import pytest
 from schemas.codec import decode, encode_event
 from schemas.events import Channel, ContactEvent, EventType
 from services.settings import load_settings
-from streams.agents import fire_deadlines, now_ms, observe_storm, publish_metrics, raise_storms
+from streams.agents import (
+    fire_deadlines,
+    now_ms,
+    observe_storm,
+    publish_metrics,
+    raise_storms,
+    report_rebalance,
+    report_tick,
+)
 from streams.app import Worker, broker_url, create_worker
 from streams.outbox import OutRecord
 from streams.processor import decode_value
@@ -223,3 +233,28 @@ def test_retention_deletes_finished_old_contacts_with_a_tombstone_and_keeps_the_
     assert worker.sweep is None  # the pass over this small table is done
     asyncio.run(sweep_contacts(worker))  # a second pass finds nothing more
     assert len(tombstones) == 2
+
+
+def test_the_worker_reports_ready_only_after_recovery_and_rebalance(tmp_path: Path) -> None:
+    from faust.types import TP
+
+    from services.readiness import Beacon, read_beats
+
+    worker, _ = make_worker()
+    report_tick(worker)  # no beacon (tests, bench): nothing to report, nothing fails
+    report_rebalance(worker, set())
+    worker.beacon = Beacon(tmp_path, "h", 1, time.time())
+    worker.ready = False
+    report_rebalance(worker, set())  # revoked: the first join (faust's timers not yet run)
+    assert [(b.phase, b.last_tick) for b in read_beats(tmp_path)] == [("joining", None)]
+    events = worker.events.get_topic_name()
+    report_rebalance(worker, {TP(events, 0), TP(events, 1), TP("other", 0)})  # assigned
+    assert [(b.phase, b.partitions) for b in read_beats(tmp_path)] == [("recovering", 2)]
+    worker.ready = True
+    worker.app.rebalancing = True  # heap rebuilt; faust still seeking the partitions
+    report_tick(worker)
+    assert [b.phase for b in read_beats(tmp_path)] == ["recovering"]
+    worker.app.rebalancing = False
+    report_tick(worker)
+    [beat] = read_beats(tmp_path)
+    assert beat.phase == "ready" and beat.last_tick is not None
