@@ -14,15 +14,24 @@ from services.readiness import STARTING_DETAIL
 from services.settings import Settings, load_settings
 
 
-def _wait_ready(settings: Settings, timeout_s: float) -> dict[str, object]:
+def _wait_ready(
+    settings: Settings, timeout_s: float, supervisor: ProcessSupervisor, names: list[str]
+) -> dict[str, object]:
     """Poll /health/ready until it answers 200: the API and its backends up, and every worker
-    holding its partitions with its deadline timer running (services.readiness)."""
+    holding its partitions with its deadline timer running (services.readiness). A component
+    that exits meanwhile ends the wait at once, with the last line of its log."""
     import httpx
 
     url = f"http://{settings.api_host}:{settings.api_port}/health/ready"
     deadline = time.monotonic() + timeout_s
     last: dict[str, object] = {}
     while time.monotonic() < deadline:
+        for name in names:
+            if supervisor.pid(name) is None:
+                log = supervisor.log_path(name)
+                lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+                said = lines[-1].strip() if lines else "nothing"
+                raise UserError(f"{name} exited while starting; its log {log} ends: {said}")
         try:
             response = httpx.get(url, timeout=3)
             last = response.json()
@@ -118,7 +127,8 @@ def up(settings: Settings, health_timeout_s: float = 90.0) -> None:
         pid = supervisor.start(component)
         typer.echo(f"{component.name}: pid {pid}, log {supervisor.log_path(component.name)}")
     typer.echo("up: waiting for the API and the worker (joining group / recovering)")
-    report = _wait_ready(settings, health_timeout_s)
+    report = _wait_ready(settings, health_timeout_s, supervisor,
+                         [c.name for c in components(settings)])
     worker = cast(dict[str, Any], cast(dict[str, Any], report["components"])["worker"])
     processes = worker["processes"]
     who = "worker holds" if len(processes) == 1 else f"{len(processes)} workers hold"
@@ -167,26 +177,6 @@ def demo(settings: Settings, seed: int, outage_region: str, outage_at: float) ->
     import signal
     import subprocess
 
-    up(settings)
-    key = demo_key(settings, "mrsk-center")
-    base = f"http://{settings.api_host}:{settings.api_port}"
-    typer.echo(
-        f"demo: open {base}/board and log in with the read key {key}\n"
-        f"demo: API docs at {base}/docs; an outage storm hits {outage_region} "
-        f"{outage_at:g} min from now. Ctrl-C stops everything."
-    )
-    simulator = subprocess.Popen(
-        kontakt_argv(
-            "simulate", "--realtime", "--to", "kafka", "--seed", str(seed),
-            "--days", "1", "--outage-region", outage_region, "--outage-at", str(outage_at),
-            # Twenty times the usual load: the storm rule is per tenant (10-minute window),
-            # so the demo tenant's calls alone reach its threshold within about two and a half
-            # minutes and the board shows the banner inside the demo's first five.
-            "--outage-factor", "20",
-            "--no-progress",
-        )
-    )
-
     def _stop(*_: object) -> None:
         raise KeyboardInterrupt
 
@@ -194,14 +184,34 @@ def demo(settings: Settings, seed: int, outage_region: str, outage_at: float) ->
     # set SIGINT to "ignore", which a child inherits, and then Ctrl-C would never stop the demo.
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    simulator: subprocess.Popen[bytes] | None = None
     try:
+        up(settings)  # inside the try: a failed or interrupted start is taken down too
+        key = demo_key(settings, "mrsk-center")
+        base = f"http://{settings.api_host}:{settings.api_port}"
+        typer.echo(
+            f"demo: open {base}/board and log in with the read key {key}\n"
+            f"demo: API docs at {base}/docs; an outage storm hits {outage_region} "
+            f"{outage_at:g} min from now. Ctrl-C stops everything."
+        )
+        simulator = subprocess.Popen(
+            kontakt_argv(
+                "simulate", "--realtime", "--to", "kafka", "--seed", str(seed),
+                "--days", "1", "--outage-region", outage_region, "--outage-at", str(outage_at),
+                # Twenty times the usual load: the storm rule is per tenant (10-minute window),
+                # so the demo tenant's calls alone reach its threshold within about two and a
+                # half minutes and the board shows the banner inside the demo's first five.
+                "--outage-factor", "20",
+                "--no-progress",
+            )
+        )
         code = simulator.wait()
         if code != 0:
             raise UserError(f"the simulator exited with code {code}; see the output above")
     except KeyboardInterrupt:
         typer.echo("demo: stopping")
     finally:
-        if simulator.poll() is None:
+        if simulator is not None and simulator.poll() is None:
             simulator.terminate()
             simulator.wait(timeout=10)
         down(settings)

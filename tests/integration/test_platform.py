@@ -197,3 +197,17 @@ def test_an_old_call_breaches_at_once_after_up(tmp_path: Path) -> None:
     finally:
         down = kontakt(env, "down")
         assert down.returncode == 0, down.stdout + down.stderr
+
+
+def test_demo_whose_start_fails_takes_down_what_it_started(tmp_path: Path) -> None:
+    # The worker cannot load its policy, so `up` fails after the broker and the API started.
+    bad = tmp_path / "bad-policy.toml"
+    bad.write_text("this is = not [ a policy")
+    data_dir = tmp_path / "d"
+    demo = kontakt(_env(data_dir, KONTAKT_SLA_POLICY=str(bad)), "demo", timeout=300)
+    assert demo.returncode != 0, demo.stdout
+    # at once, naming the cause, not after the readiness timeout as "still starting"
+    assert "worker exited while starting" in demo.stderr, demo.stderr
+    assert "KONTAKT_SLA_POLICY" in demo.stderr, demo.stderr
+    assert "kafka: stopped" in demo.stdout, demo.stdout + demo.stderr
+    assert _processes_under(data_dir) == []
