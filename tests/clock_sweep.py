@@ -7,8 +7,9 @@ the clock shifted so that *now* is one of those instants, for every process the 
 (Python, the Kafka broker's JVM, workers, APIs): a relative offset, so all of them agree and
 time still passes at its real rate; the monotonic clock is not shifted.
 
-One thing is not shifted: chdb (ClickHouse in-process) reads the clock without libc, so SQL's
-``now()`` stays real. The platform never calls it (every query gets ``now`` from Python), and
+Two things are not shifted: chdb (ClickHouse in-process) reads the clock without libc, and
+Debian's clickhouse-server is started without libfaketime (under it, it never starts; see
+tests/fixtures/clickhouse_server.py), so SQL's ``now()`` stays real. The platform never calls it (every query gets ``now`` from Python), and
 ``tests/unit/test_clock_sweep.py`` keeps it that way.
 
     python -m tests.clock_sweep                    # every instant, the whole suite
