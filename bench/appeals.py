@@ -24,7 +24,7 @@ from typing import TypeVar
 from schemas.codec import event_to_datum
 from schemas.events import ContactEvent, parse_timestamp
 from services.adapters.chdb_warehouse import ChdbWarehouse
-from services.analytics.history import Scope
+from services.analytics.scope import Scope
 from services.appeals.linking import link_appeals
 from services.migrate import migrate
 from services.simulator.generate import generate

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from faust.streams import _current_event
 
 from schemas.codec import decode_event, encode
+from schemas.units import DAY_MS
 from services.readiness import Beacon, phase_of
 from streams import emissions, gc_policy
 from streams.outbox import OutRecord
@@ -41,7 +42,7 @@ from streams.processor import Entry, encode_value
 from streams.storm import StormDetector
 
 if TYPE_CHECKING:
-    from streams.app import Worker
+    from streams.worker import Worker
 
 log = logging.getLogger(__name__)
 ALERT_STORM = "OutageStormSuspected"
@@ -53,7 +54,6 @@ BATCH_WITHIN_S = 0.05
 #: Table values the retention sweep looks at per tick (a pass over the table takes
 #: table size / SWEEP_BATCH ticks of worker_sweep_interval_s).
 SWEEP_BATCH = 2_000
-DAY_MS = 86_400_000
 
 
 def now_ms() -> int:

@@ -1,6 +1,6 @@
 """The Faust application, built by a factory from settings (no global app configured at import).
 
-``create_worker(settings)`` returns a :class:`Worker`: the faust App, its topics, the contacts
+``create_worker(settings)`` returns a :class:`streams.worker.Worker`: the faust App, its topics, the contacts
 table and the :class:`~streams.processor.ContactProcessor` the agents call. Tests build one per
 test with their own topic prefix, app id and ``store='memory://'``; ``kontakt worker`` builds one
 with the RocksDB store (rocksdict) under ``data_dir/worker``.
@@ -14,33 +14,27 @@ by ``schemas.codec.encode``).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import faust
 from faust.serializers import codecs
-from faust.types import TP
 
 from schemas import codec
-from services.readiness import Beacon
 from services.settings import Settings
+from streams.agents import register_agents
 from streams.live_metrics import MetricsConfig
-from streams.outbox import Delivery, Outbox, OutRecord
 from streams.processor import ContactProcessor
 from streams.sla.policy import load_policy
 from streams.storm import StormConfig, StormDetector
 from streams.transport import use_read_committed
+from streams.worker import Worker
 
 AVRO_CODEC = "kontakt-avro"
 CONTACTS_TABLE = "contacts"
 STORM_TOPIC = "storm-counts"
 OUTCOMES_TOPIC = "outcomes"
 DEAD_LETTER_TOPIC = "dead-letters"
-
-
-Sender = Callable[[list[OutRecord]], Awaitable[None]]
 
 
 class AvroCodec(codecs.Codec):
@@ -63,56 +57,6 @@ def broker_url(bootstrap: str) -> str:
     """``host1:9092,host2:9092`` -> faust's ``kafka://host1:9092;kafka://host2:9092``."""
     hosts = [h.strip() for h in bootstrap.split(",") if h.strip()]
     return ";".join(f"kafka://{h}" for h in hosts)
-
-
-@dataclass
-class Worker:
-    """Everything the agents need, built once per process (or per test)."""
-
-    settings: Settings
-    app: faust.App
-    events: faust.TopicT
-    alerts: faust.TopicT
-    outcomes: faust.TopicT
-    metrics: faust.TopicT
-    dead_letters: faust.TopicT
-    storm_counts: faust.TopicT
-    contacts: Any  # faust Table of contact_id bytes -> processor table value bytes
-    processor: ContactProcessor
-    storm: StormDetector
-    ready: bool = False  # set once the table is recovered and the processor rebuilt
-    sender: Sender | None = None  # tests record sends instead of producing
-    outbox: Outbox | None = None  # made on first use: faust's producer starts with the app
-    sweep: Iterator[tuple[bytes, bytes]] | None = None  # the retention pass in progress
-    beacon: Beacon | None = None  # readiness reports (kontakt worker sets it; tests do not)
-
-    async def produce(self, records: list[OutRecord]) -> None:
-        """Send ``records`` (the only producing call). Each topic partition's records go to
-        the producer as one batch (streams.outbox); faust flushes that producer before it
-        commits input offsets. A changelog batch, once acknowledged, moves the table's
-        persisted offset for its partition, as faust's own changelog callback does."""
-        if not records:
-            return
-        if self.sender is not None:
-            await self.sender(records)
-            return
-        if self.outbox is None:
-            # the aiokafka producer faust started (and flushes before each commit)
-            self.outbox = Outbox(cast(Any, self.app.producer)._ensure_producer())
-        changelog = self.contacts.changelog_topic.get_topic_name()
-        for delivery in await self.outbox.send(records):
-            if delivery.topic == changelog:
-                delivery.future.add_done_callback(self._changelog_persisted(delivery))
-
-    def _changelog_persisted(self, delivery: Delivery) -> Callable[[Any], None]:
-        store = self.contacts.data
-        tp = TP(delivery.topic, delivery.partition)
-
-        def persisted(future: Any) -> None:
-            if not future.cancelled() and future.exception() is None:
-                store.set_persisted_offset(tp, future.result().offset + delivery.count - 1)
-
-        return persisted
 
 
 def storm_config(settings: Settings) -> StormConfig:
@@ -159,8 +103,6 @@ def app_options(settings: Settings, *, store: str, datadir: Path) -> dict[str, A
 def create_worker(settings: Settings, *, store: str | None = None) -> Worker:
     """Build the faust App, topics and table from ``settings``; agents are added by
     :func:`streams.agents.register_agents` (called here)."""
-    from streams.agents import register_agents  # agents import this module
-
     register_codec()
     datadir = Path(settings.data_dir) / "worker" / settings.worker_app_id
     store = store or settings.worker_store

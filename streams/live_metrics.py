@@ -22,19 +22,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from schemas.events import Channel, ContactEvent, EventType
+from schemas.units import MINUTE_MS
 from streams.sla.regions import timezone_for
 
-MINUTE = 60_000
-WINDOWS: Mapping[str, int] = {"1m": MINUTE, "15m": 15 * MINUTE}
+WINDOWS: Mapping[str, int] = {"1m": MINUTE_MS, "15m": 15 * MINUTE_MS}
 COUNTERS = ("offered", "answered", "in_threshold", "abandoned", "short_abandoned", "wait_ms",
             "breaches")
 DEFAULT_THRESHOLDS: Mapping[str, int] = {
     Channel.PHONE.value: 40_000,
     Channel.MESSENGER.value: 40_000,
-    Channel.IN_PERSON.value: 30 * MINUTE,
-    Channel.EMAIL.value: 24 * 60 * MINUTE,
-    Channel.WEB.value: 24 * 60 * MINUTE,
-    Channel.POST.value: 30 * 24 * 60 * MINUTE,
+    Channel.IN_PERSON.value: 30 * MINUTE_MS,
+    Channel.EMAIL.value: 24 * 60 * MINUTE_MS,
+    Channel.WEB.value: 24 * 60 * MINUTE_MS,
+    Channel.POST.value: 30 * 24 * 60 * MINUTE_MS,
 }
 _STOPS_WAIT = frozenset({EventType.ANSWERED, EventType.ABANDONED, EventType.CALLBACK_REQUESTED,
                          EventType.RESOLVED, EventType.CLOSED})
@@ -47,9 +47,9 @@ Bucket = tuple[str, Group, int]  # window name, group, window start (epoch ms)
 class MetricsConfig:
     short_abandon_ms: int = 5_000
     thresholds_ms: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
-    max_wait_ms: int = 24 * 60 * MINUTE  # a "waiting" contact older than this is a data gap
-    keep_ms: int = 2 * 24 * 60 * MINUTE  # buckets older than this are dropped
-    prune_every_ms: int = 10 * MINUTE  # how often prune() looks for them
+    max_wait_ms: int = 24 * 60 * MINUTE_MS  # a "waiting" contact older than this is a data gap
+    keep_ms: int = 2 * 24 * 60 * MINUTE_MS  # buckets older than this are dropped
+    prune_every_ms: int = 10 * MINUTE_MS  # how often prune() looks for them
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,8 +20,9 @@ from typing import Any
 import orjson
 
 from schemas.events import Channel, ContactEvent, Kind
+from schemas.units import MINUTE_MS
 from streams import emissions
-from streams.live_metrics import MINUTE, LiveMetrics, MetricsConfig, facts_of
+from streams.live_metrics import LiveMetrics, MetricsConfig, facts_of
 from streams.sla.clock import Outcome, Status, evaluate, next_change
 from streams.sla.policy import Policy
 from streams.sla.state import ContactState, fold, state_from_dict, state_to_dict
@@ -58,7 +59,7 @@ class StormCounts:
     pending: dict[tuple[str, str, int], list[int]] = field(default_factory=dict)
 
     def add(self, tenant: str, region: str, instant: int, outage: bool) -> None:
-        counts = self.pending.setdefault((tenant, region, instant - instant % MINUTE), [0, 0])
+        counts = self.pending.setdefault((tenant, region, instant - instant % MINUTE_MS), [0, 0])
         counts[0] += 1
         counts[1] += int(outage)
 

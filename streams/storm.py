@@ -24,17 +24,16 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from schemas.units import HOUR_MS, MINUTE_MS
 from streams.sla.regions import timezone_for
 
-MINUTE = 60_000
-HOUR = 60 * MINUTE
 SCOPES = ("outage", "all")
 _NAMESPACE = uuid.UUID("0b7d7a52-55c8-4c64-8a3c-3c1f6f2b9e21")
 
 
 @dataclass(frozen=True, slots=True)
 class StormConfig:
-    window_ms: int = 10 * MINUTE
+    window_ms: int = 10 * MINUTE_MS
     factor: float = 3.0
     min_count: int = 20
     default_hourly: float = 30.0
@@ -44,14 +43,15 @@ class StormConfig:
 
 def storm_threshold(usual_per_hour: float, cfg: StormConfig) -> float:
     """The count in one window that makes a storm suspected."""
-    return max(float(cfg.min_count), cfg.factor * usual_per_hour * cfg.window_ms / HOUR)
+    return max(float(cfg.min_count), cfg.factor * usual_per_hour * cfg.window_ms / HOUR_MS)
 
 
 def window_count(per_minute: Mapping[int, int], now: int, window_ms: int) -> int:
     """Contacts whose minute bucket lies in the window ending at ``now`` (inclusive of the
     current minute)."""
     first = now - window_ms
-    return sum(n for minute, n in per_minute.items() if first < minute + MINUTE and minute <= now)
+    return sum(n for minute, n in per_minute.items()
+               if first < minute + MINUTE_MS and minute <= now)
 
 
 def local_hour(region: str, instant: int) -> int:
@@ -76,12 +76,12 @@ class StormDetector:
 
     def observe(self, tenant: str, region: str, minute: int, total: int, outage: int) -> None:
         """Add new phone contacts of ``tenant`` that arrived in ``minute`` (epoch ms)."""
-        minute -= minute % MINUTE
+        minute -= minute % MINUTE_MS
         for scope, n in (("all", total), ("outage", outage)):
             if n:
                 bucket = self._minutes.setdefault((tenant, region, scope), {})
                 bucket[minute] = bucket.get(minute, 0) + n
-        self._learnt_until.setdefault((tenant, region), minute - minute % HOUR + HOUR)
+        self._learnt_until.setdefault((tenant, region), minute - minute % HOUR_MS + HOUR_MS)
 
     def usual_per_hour(self, tenant: str, region: str, scope: str, hour: int) -> float:
         return self._usual.get((tenant, region, scope, hour), self.cfg.default_hourly)
@@ -112,7 +112,7 @@ class StormDetector:
                 "window_start": now - self.cfg.window_ms,
                 "window_end": now,
                 "count": count,
-                "baseline": usual * self.cfg.window_ms / HOUR,
+                "baseline": usual * self.cfg.window_ms / HOUR_MS,
                 "threshold": threshold,
                 "local_hour": hour,
                 "raised_at": now,
@@ -124,17 +124,18 @@ class StormDetector:
         then drop minute counts older than two hours."""
         w = self.cfg.learn_weight
         for (tenant, region), next_hour in list(self._learnt_until.items()):
-            while next_hour + HOUR <= now:
+            while next_hour + HOUR_MS <= now:
                 hour = local_hour(region, next_hour)
                 for scope in SCOPES:
                     minutes = self._minutes.get((tenant, region, scope), {})
-                    total = sum(n for m, n in minutes.items() if next_hour <= m < next_hour + HOUR)
+                    total = sum(n for m, n in minutes.items()
+                                if next_hour <= m < next_hour + HOUR_MS)
                     key = (tenant, region, scope, hour)
                     old = self._usual.get(key)
                     self._usual[key] = total if old is None else (1 - w) * old + w * total
-                next_hour += HOUR
+                next_hour += HOUR_MS
             self._learnt_until[tenant, region] = next_hour
-        horizon = now - 2 * HOUR
+        horizon = now - 2 * HOUR_MS
         for minutes in self._minutes.values():
             for m in [m for m in minutes if m < horizon]:
                 del minutes[m]

@@ -9,8 +9,8 @@ time still passes at its real rate; the monotonic clock is not shifted.
 
 Two things are not shifted: chdb (ClickHouse in-process) reads the clock without libc, and
 Debian's clickhouse-server is started without libfaketime (under it, it never starts; see
-tests/fixtures/clickhouse_server.py), so SQL's ``now()`` stays real. The platform never calls it (every query gets ``now`` from Python), and
-``tests/unit/test_clock_sweep.py`` keeps it that way.
+tests/fixtures/clickhouse_server.py), so SQL's ``now()`` stays real. The platform never calls
+it (every query gets ``now`` from Python), and ``tests/unit/test_clock_sweep.py`` keeps it so.
 
     python -m tests.clock_sweep                    # every instant, the whole suite
     python -m tests.clock_sweep --at sunday -- tests/unit -x

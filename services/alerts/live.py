@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from schemas.units import HOUR_MS
 from services.alerts.metrics_view import Group, MetricsView
 
 SLA_ALERT = "SlaAlertRaised"
@@ -29,7 +30,6 @@ METRICS = "MetricsSnapshotTaken"
 ACKNOWLEDGED = "AlertAcknowledged"
 FOLLOW_UP = "FollowUpMarked"
 FEED_KINDS = frozenset({"warning", "breached"})
-HOUR = 3_600_000
 MAX_REMEMBERED = 200_000  # alert ids kept for acknowledgements (about a day of a large centre)
 
 
@@ -76,8 +76,8 @@ class Update:
 class LiveBoard:
     """In-memory state of the board; one per API process."""
 
-    def __init__(self, *, feed_size: int = 300, risk_keep_ms: int = 12 * HOUR,
-                 storm_keep_ms: int = HOUR) -> None:
+    def __init__(self, *, feed_size: int = 300, risk_keep_ms: int = 12 * HOUR_MS,
+                 storm_keep_ms: int = HOUR_MS) -> None:
         self.metrics = MetricsView()
         self.feed: OrderedDict[str, dict[str, Any]] = OrderedDict()  # alert_id -> alert
         self.risks: dict[str, dict[str, Any]] = {}  # contact_id|milestone -> risk

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.events import Channel, ContactEvent, EventType
+from schemas.units import HOUR_MS
 from services.alerts.erlang import agents_needed
 
-HOUR = 3_600_000
 ACTIVE_WINDOW_MS = 15 * 60_000
 QueueKey = tuple[str, str, str]
 _ARRIVAL = (EventType.QUEUED, EventType.RECEIVED)
@@ -70,7 +70,7 @@ class StaffingTracker:
         self.entered[queue] = (agents, now)
 
     def prune(self, now: int) -> None:
-        horizon = now - HOUR
+        horizon = now - HOUR_MS
         self.contacts = {
             k: c for k, c in self.contacts.items()
             if max(c.arrived_at or 0, c.answered_at or 0, c.ended_at or 0) >= horizon
@@ -85,9 +85,9 @@ class StaffingTracker:
         arrivals: dict[QueueKey, int] = {}
         handled: dict[QueueKey, list[int]] = {}
         for c in self.contacts.values():
-            if c.arrived_at is not None and now - HOUR <= c.arrived_at <= now:
+            if c.arrived_at is not None and now - HOUR_MS <= c.arrived_at <= now:
                 arrivals[c.queue] = arrivals.get(c.queue, 0) + 1
-            if c.handled_ms is not None and c.ended_at is not None and c.ended_at >= now - HOUR:
+            if c.handled_ms is not None and c.ended_at is not None and c.ended_at >= now - HOUR_MS:
                 handled.setdefault(c.queue, []).append(c.handled_ms)
         rows = []
         for queue in sorted(set(arrivals) | set(self.entered)):

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from services.analytics import history, sql
-from services.analytics.history import Scope
+from services.analytics.scope import Scope
 from services.ports import Warehouse
 from services.sink.contacts import CONTACT_COLUMNS, CONTACTS, contact_row
 from services.sink.rows import TABLE_COLUMNS, outcome_rows

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from schemas.events import Channel, CustomerCategory, parse_timestamp
+from schemas.units import DAY_MS
 
 TOKEN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,63}$")
-DAY_MS = 86_400_000
 
 
 class FilterError(ValueError):

@@ -14,26 +14,17 @@ skipping FINAL keeps the scan cheap.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from schemas.events import Channel, ContactEvent, CustomerCategory, EventType, Kind
 from services.analytics import sql
+from services.analytics.scope import Scope
 from services.ports import Warehouse
 from streams.sla.clock import Outcome, evaluate
 from streams.sla.policy import Policy
 from streams.sla.state import build_state
 
 Progress = Callable[[int], None]  # called with the number of contacts just evaluated
-
-
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """Which contacts to re-evaluate: a tenant (or all) and the period their first event is in."""
-
-    tenant: str | None = None
-    start_ms: int | None = None
-    end_ms: int | None = None
 
 
 #: enum members by value: a dict lookup is several times cheaper than Enum(value), which the

@@ -16,12 +16,10 @@ Rules that keep these safe and correct:
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from services.analytics.scope import Scope
 from services.sink.rows import EVENT_COLUMNS
-
-if TYPE_CHECKING:
-    from services.analytics.history import Scope
 
 EVENTS = "events"
 OUTCOMES = "outcomes"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.analytics import history
-from services.analytics.history import Scope
+from services.analytics.scope import Scope
 from services.ports import Warehouse
 from streams.sla.metrics import compliance
 from streams.sla.policy import Policy

@@ -16,8 +16,8 @@ from fastapi import APIRouter, Body, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from services.analytics.filters import FilterError, parse_range
-from services.analytics.history import Scope
 from services.analytics.router import Reader, _warehouse
+from services.analytics.scope import Scope
 from services.analytics.whatif import TooManyContacts, run_whatif, sentences
 from streams.sla.metrics import check_group_by
 from streams.sla.policy import PRESETS, Policy, PolicyError, load_policy, policy_from_mapping

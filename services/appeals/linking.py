@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.analytics import history
-from services.analytics.history import Scope
+from services.analytics.scope import Scope
 from services.ports import Warehouse
 from streams.sla.appeals import ContactTime, appeals, customer_time
 

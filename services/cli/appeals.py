@@ -36,7 +36,7 @@ def link_command(
 
     Run it over a period at least one window wider than the one you report on; the appeal
     reports read the newest links (docs/appeals.md)."""
-    from services.analytics.history import Scope
+    from services.analytics.scope import Scope
     from services.appeals.linking import link_appeals
     from services.warehouse import open_warehouse
 

@@ -44,7 +44,7 @@ def _policy(name: str) -> Any:
 
 
 def _scope(tenant: str | None, start: str | None, end: str | None) -> Any:
-    from services.analytics.history import Scope
+    from services.analytics.scope import Scope
 
     scope = Scope(tenant, _instant("--from", start), _instant("--to", end))
     if scope.start_ms is not None and scope.end_ms is not None and scope.end_ms <= scope.start_ms:

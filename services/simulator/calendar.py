@@ -16,8 +16,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-HOUR_MS = 3_600_000
-DAY_MS = 24 * HOUR_MS
+from schemas.units import DAY_MS, HOUR_MS
 
 
 @lru_cache(maxsize=64)

@@ -18,8 +18,9 @@ from hashlib import sha256
 from heapq import heappop, heappush
 
 from schemas.events import Channel, ContactEvent, CustomerCategory, Kind
+from schemas.units import HOUR_MS
 from services.simulator import lifecycle
-from services.simulator.calendar import HOUR_MS, utc_hour_floor
+from services.simulator.calendar import utc_hour_floor
 from services.simulator.lifecycle import MAX_LEAD_MS, Step
 from services.simulator.model import TOPICS, SimConfig, Storm
 from services.simulator.world import Stream, build_streams, hourly_rate, poisson_times

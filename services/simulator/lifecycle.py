@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from random import Random
 
 from schemas.events import Channel, EventType, Kind
-from services.simulator.calendar import HOUR_MS, Schedule
+from schemas.units import HOUR_MS
+from services.simulator.calendar import Schedule
 from services.simulator.model import Behaviour, Timing
 from services.simulator.queueing import AgentPool
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from random import Random
 
 from schemas.events import Channel
-from services.simulator.calendar import HOUR_MS, RegionClock, Schedule
+from schemas.units import HOUR_MS
+from services.simulator.calendar import RegionClock, Schedule
 from services.simulator.lifecycle import Life, Site
 from services.simulator.model import (
     DAY_SHIFT,

@@ -43,7 +43,6 @@ DEFERRED = frozenset({Channel.EMAIL, Channel.WEB, Channel.POST})
 _QUEUE_END = frozenset({EventType.ANSWERED, EventType.ABANDONED, EventType.CLOSED})
 _CALLBACK_END = frozenset({EventType.CALLBACK_COMPLETED, EventType.CLOSED})
 GROUPS = ("channel", "region", "office", "customer_category")
-DAY_MS = 86_400_000
 
 
 @dataclass(frozen=True, slots=True)

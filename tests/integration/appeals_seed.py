@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from schemas.codec import event_to_datum
 from schemas.events import Channel, ContactEvent, CustomerCategory, EventType, Kind, parse_timestamp
 from services.analytics.backfill import backfill
-from services.analytics.history import Scope
+from services.analytics.scope import Scope
 from services.appeals.linking import link_appeals
 from services.ports import Warehouse
 from services.sink.rows import TABLE_COLUMNS, event_rows, remediation_rows

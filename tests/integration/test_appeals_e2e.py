@@ -21,7 +21,7 @@ import pytest
 
 from schemas.events import Channel, ContactEvent, EventType, Kind, event_to_json, parse_timestamp
 from services.adapters.chdb_warehouse import ChdbWarehouse
-from services.analytics.history import Scope
+from services.analytics.scope import Scope
 from services.appeals.linking import link_appeals
 from services.sink.batch import BatchLimits
 from services.sink.runner import Sink, SinkConfig

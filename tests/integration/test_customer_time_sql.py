@@ -12,7 +12,7 @@ import pytest
 from schemas.codec import event_to_datum
 from schemas.events import Channel, ContactEvent, CustomerCategory, EventType, Kind
 from services.adapters.chdb_warehouse import ChdbWarehouse
-from services.analytics.history import Scope
+from services.analytics.scope import Scope
 from services.appeals.linking import link_appeals
 from services.sink.rows import TABLE_COLUMNS, event_rows
 from streams.sla.appeals import appeals, customer_time

@@ -15,7 +15,7 @@ import pytest
 
 from services.adapters.chdb_warehouse import ChdbWarehouse
 from services.analytics.backfill import backfill
-from services.analytics.history import Scope
+from services.analytics.scope import Scope
 from services.sink.batch import BatchLimits
 from services.sink.runner import Sink, SinkConfig
 from streams.sla.policy import load_policy

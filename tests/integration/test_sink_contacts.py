@@ -17,7 +17,7 @@ from schemas.codec import encode_event
 from schemas.events import Channel, ContactEvent, EventType, Kind
 from services.adapters.chdb_warehouse import ChdbWarehouse
 from services.analytics.backfill import backfill
-from services.analytics.history import Scope
+from services.analytics.scope import Scope
 from services.ports import Warehouse
 from services.sink.batch import BatchLimits
 from services.sink.contacts import CONTACT_COLUMNS

@@ -12,11 +12,10 @@ import random
 from pathlib import Path
 
 from schemas.events import Channel, ContactEvent, EventType, Kind
+from schemas.units import DAY_MS, HOUR_MS, MINUTE_MS
 from streams.sla.presets import __file__ as _presets_init
 
-MIN = 60_000
-HOUR = 60 * MIN
-DAY = 24 * HOUR
+MIN, HOUR, DAY = MINUTE_MS, HOUR_MS, DAY_MS
 REGIONS = ("kursk", "tver", "yaroslavl", "vladivostok")
 TENANTS = ("mrsk-center", "rosseti-volga")
 

@@ -10,8 +10,9 @@ import orjson
 import pytest
 
 from schemas.events import Channel, ContactEvent, EventType
+from schemas.units import HOUR_MS
 from services.alerts import erlang
-from services.simulator.calendar import HOUR_MS, RegionClock, Schedule, is_working_day
+from services.simulator.calendar import RegionClock, Schedule, is_working_day
 from services.simulator.queueing import AgentPool, agents_for
 from services.simulator.sinks import ApiSink, Pacer, pump
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from schemas.codec import decode, encode
+from schemas.units import HOUR_MS as HOUR
+from schemas.units import MINUTE_MS as MINUTE
 from streams.storm import (
-    HOUR,
-    MINUTE,
     StormConfig,
     StormDetector,
     storm_alert_id,

@@ -23,9 +23,10 @@ from streams.agents import (
     report_rebalance,
     report_tick,
 )
-from streams.app import Worker, broker_url, create_worker
+from streams.app import broker_url, create_worker
 from streams.outbox import OutRecord
 from streams.processor import decode_value
+from streams.worker import Worker
 
 AVRO_TOPICS = {"outcomes", "alerts", "metrics"}
 
@@ -185,7 +186,8 @@ def test_a_batch_writes_each_contact_once_to_the_partition_of_its_events() -> No
 
 
 def test_retention_deletes_finished_old_contacts_with_a_tombstone_and_keeps_the_rest() -> None:
-    from streams.agents import DAY_MS, sweep_contacts
+    from schemas.units import DAY_MS
+    from streams.agents import sweep_contacts
 
     worker, sent = make_worker()
     table = worker.contacts

@@ -1,0 +1,71 @@
+"""What the agents work with: the faust App, its topics, the contacts table and the processor,
+built once per process by :func:`streams.app.create_worker` (or per test), and the one call that
+produces records. Its own module so that the agents (streams.agents) and the factory
+(streams.app) each depend on it, and neither on the other's back."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, cast
+
+import faust
+from faust.types import TP
+
+from services.readiness import Beacon
+from services.settings import Settings
+from streams.outbox import Delivery, Outbox, OutRecord
+from streams.processor import ContactProcessor
+from streams.storm import StormDetector
+
+Sender = Callable[[list[OutRecord]], Awaitable[None]]
+
+
+@dataclass
+class Worker:
+    """Everything the agents need, built once per process (or per test)."""
+
+    settings: Settings
+    app: faust.App
+    events: faust.TopicT
+    alerts: faust.TopicT
+    outcomes: faust.TopicT
+    metrics: faust.TopicT
+    dead_letters: faust.TopicT
+    storm_counts: faust.TopicT
+    contacts: Any  # faust Table of contact_id bytes -> processor table value bytes
+    processor: ContactProcessor
+    storm: StormDetector
+    ready: bool = False  # set once the table is recovered and the processor rebuilt
+    sender: Sender | None = None  # tests record sends instead of producing
+    outbox: Outbox | None = None  # made on first use: faust's producer starts with the app
+    sweep: Iterator[tuple[bytes, bytes]] | None = None  # the retention pass in progress
+    beacon: Beacon | None = None  # readiness reports (kontakt worker sets it; tests do not)
+
+    async def produce(self, records: list[OutRecord]) -> None:
+        """Send ``records`` (the only producing call). Each topic partition's records go to
+        the producer as one batch (streams.outbox); faust flushes that producer before it
+        commits input offsets. A changelog batch, once acknowledged, moves the table's
+        persisted offset for its partition, as faust's own changelog callback does."""
+        if not records:
+            return
+        if self.sender is not None:
+            await self.sender(records)
+            return
+        if self.outbox is None:
+            # the aiokafka producer faust started (and flushes before each commit)
+            self.outbox = Outbox(cast(Any, self.app.producer)._ensure_producer())
+        changelog = self.contacts.changelog_topic.get_topic_name()
+        for delivery in await self.outbox.send(records):
+            if delivery.topic == changelog:
+                delivery.future.add_done_callback(self._changelog_persisted(delivery))
+
+    def _changelog_persisted(self, delivery: Delivery) -> Callable[[Any], None]:
+        store = self.contacts.data
+        tp = TP(delivery.topic, delivery.partition)
+
+        def persisted(future: Any) -> None:
+            if not future.cancelled() and future.exception() is None:
+                store.set_persisted_offset(tp, future.result().offset + delivery.count - 1)
+
+        return persisted
