@@ -2,7 +2,7 @@
 
 Baseline: the JVM's default options (tiered C2 JIT, G1) without a class-data archive, as
 kafka-server-start.sh would roughly run it. Compared with Kontakt's default options (serial GC,
-C1 only) without and with the AppCDS archive (services/jvm_cds.py). Variants alternate so that
+C1 only) without and with the AppCDS archive (services/local/jvm_cds.py). Variants alternate so that
 load from other processes hits them alike; CPU seconds (user+sys of the JVMs, format and broker
 until it answers metadata) are less sensitive to such load than wall time.
 
@@ -21,8 +21,8 @@ from pathlib import Path
 
 from local_broker import free_port  # bench/ sibling (sys.path[0])
 
-import services.localkafka as localkafka
-from services.localkafka import LocalBroker, kafka_libs
+import services.local.kafka as localkafka
+from services.local.kafka import LocalBroker, kafka_libs
 from services.settings import Settings, load_settings
 
 VARIANTS = {

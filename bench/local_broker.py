@@ -1,4 +1,4 @@
-"""A broker for one benchmark run: services.localkafka on free ports in a temp dir (a helper
+"""A broker for one benchmark run: services.local.kafka on free ports in a temp dir (a helper
 the bench scripts import, not a benchmark)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from services.localkafka import LocalBroker
+from services.local.kafka import LocalBroker
 from services.settings import load_settings
 
 

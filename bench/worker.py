@@ -1,7 +1,7 @@
 """Throughput and breach latency of `kontakt worker`, next to a raw aiokafka baseline.
 
 One run:
-1. a broker (the local one of services.localkafka on free ports in a temp dir, or --bootstrap),
+1. a broker (the local one of services.local.kafka on free ports in a temp dir, or --bootstrap),
    topics under a fresh prefix;
 2. N phone events (queued/answered pairs, some abandoned) produced to contact-events;
 3. baseline: a plain aiokafka consume-and-decode loop (decode_event) over that topic;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Puts the Apache Kafka broker jars (resolved from deploy/kafka/pom.xml through Maven Central)
 # into a cache OUTSIDE the repository: ${KONTAKT_CACHE_DIR:-~/.cache/kontakt}/kafka-<version>/libs.
-# services/localkafka.py runs the broker from there (java -cp 'libs/*').
+# services/local/kafka.py runs the broker from there (java -cp 'libs/*').
 #
 # Idempotent and fast: a stamp file records the sha256 of the pom the jars came from, so a
 # second run with an unchanged pom returns at once without starting Maven. The jars are copied

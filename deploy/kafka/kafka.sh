@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # start|stop|status of the local Kafka broker, for shells and scripts without the venv on PATH.
-# A thin wrapper: the one implementation is services/localkafka.py (`kontakt kafka ...`).
+# A thin wrapper: the one implementation is services/local/kafka.py (`kontakt kafka ...`).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 case "${1:-}" in

@@ -21,7 +21,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from services import readiness
-from services.localkafka import answers_metadata
+from services.local.kafka import answers_metadata
 
 router = APIRouter(tags=["health"])
 

@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
         """
         import time
 
-        from services.localkafka import LocalBroker
+        from services.local.kafka import LocalBroker
 
         broker = LocalBroker(load_settings())
         if broker.is_running():
@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
         ] = 20.0,
     ) -> None:
         """Stop the local broker: SIGTERM (clean shutdown), SIGKILL after --timeout seconds."""
-        from services.localkafka import LocalBroker
+        from services.local.kafka import LocalBroker
 
         broker = LocalBroker(load_settings())
         if not broker.is_running():
@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
 
         Exit code 0 when it runs, 1 when it does not (handy in scripts).
         """
-        from services.localkafka import LocalBroker
+        from services.local.kafka import LocalBroker
 
         state = LocalBroker(load_settings()).status()
         word = f"running (pid {state.pid})" if state.running else "stopped"

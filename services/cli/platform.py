@@ -9,7 +9,7 @@ from typing import Annotated, Any, cast
 import typer
 
 from services.errors import UserError
-from services.platform import Component, ProcessSupervisor, kontakt_argv
+from services.local.supervisor import Component, ProcessSupervisor, kontakt_argv
 from services.readiness import STARTING_DETAIL
 from services.settings import Settings, load_settings
 
@@ -114,7 +114,7 @@ def setup(settings: Settings) -> None:
 
 
 def up(settings: Settings, health_timeout_s: float = 90.0) -> None:
-    from services.localkafka import LocalBroker
+    from services.local.kafka import LocalBroker
 
     broker = LocalBroker(settings)
     if not broker.is_running():
@@ -141,7 +141,7 @@ def up(settings: Settings, health_timeout_s: float = 90.0) -> None:
 
 
 def down(settings: Settings) -> None:
-    from services.localkafka import LocalBroker
+    from services.local.kafka import LocalBroker
 
     supervisor = ProcessSupervisor(settings.data_dir)
     for component in reversed(components(settings)):
@@ -272,7 +272,7 @@ def register(app: typer.Typer) -> None:
         """Show which local components run, with their pids."""
         settings = load_settings()
         running = ProcessSupervisor(settings.data_dir).running()
-        from services.localkafka import LocalBroker
+        from services.local.kafka import LocalBroker
 
         broker = LocalBroker(settings)
         typer.echo(f"kafka: {'running' if broker.is_running() else 'stopped'}")

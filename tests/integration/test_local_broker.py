@@ -1,4 +1,4 @@
-"""services.localkafka.LocalBroker and services.topics against the real broker.
+"""services.local.kafka.LocalBroker and services.topics against the real broker.
 
 Start/stop must leave no process behind; every user-fixable problem must come out as ONE line
 (services.errors.UserError); `topics apply` must be idempotent and create what is declared.
@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from services.errors import UserError
-from services.localkafka import LocalBroker
+from services.local.kafka import LocalBroker
 from services.topics import apply_topics, load_topics
 from tests.fixtures.kafka import broker_settings, ensure_jars, start_broker
 

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.errors import UserError
-from services.jvm_cds import archive_path, cds_options, finish_dump
-from services.localkafka_config import (
+from services.local.jvm_cds import archive_path, cds_options, finish_dump
+from services.local.kafka_config import (
     KAFKA_VERSION,
     jvm_command,
     log4j2_xml,

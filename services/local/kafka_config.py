@@ -1,6 +1,6 @@
 """Pure text builders for the local broker's files: server.properties and the log4j2 config.
 
-Kept apart from services.localkafka (which runs processes) so the broker's configuration can be
+Kept apart from services.local.kafka (which runs processes) so the broker's configuration can be
 read and unit-tested without starting a JVM.
 """
 
@@ -58,7 +58,7 @@ def server_properties(
         "num.network.threads": "2",
         "num.io.threads": "4",
     }
-    lines = ["# Written by services/localkafka.py at every start; edits are overwritten."]
+    lines = ["# Written by services/local/kafka.py at every start; edits are overwritten."]
     lines += [f"{key}={value}" for key, value in props.items()]
     return "\n".join(lines) + "\n"
 

@@ -7,9 +7,9 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from services.jvm_cds import archive_path, cds_options, finish_dump
-from services.localkafka import _last_line
-from services.localkafka_config import (
+from services.local.jvm_cds import archive_path, cds_options, finish_dump
+from services.local.kafka import _last_line
+from services.local.kafka_config import (
     KAFKA_VERSION,
     log4j2_xml,
     random_cluster_id,
