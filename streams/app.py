@@ -1,9 +1,9 @@
 """The Faust application, built by a factory from settings (no global app configured at import).
 
-``create_worker(settings)`` returns a :class:`streams.worker.Worker`: the faust App, its topics, the contacts
-table and the :class:`~streams.processor.ContactProcessor` the agents call. Tests build one per
-test with their own topic prefix, app id and ``store='memory://'``; ``kontakt worker`` builds one
-with the RocksDB store (rocksdict) under ``data_dir/worker``.
+``create_worker(settings)`` returns a :class:`streams.worker.Worker`: the faust App, its topics,
+the contacts table and the :class:`~streams.processor.ContactProcessor` the agents call. Tests
+build one per test with their own topic prefix, app id and ``store='memory://'``;
+``kontakt worker`` builds one with the RocksDB store (rocksdict) under ``data_dir/worker``.
 
 Serialisation: the input topic is read as raw bytes and decoded by the agent with
 ``schemas.codec.decode_event`` so that an undecodable message can go to the dead-letter topic
