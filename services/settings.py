@@ -2,8 +2,8 @@
 
 Every field can be set from the environment as ``KONTAKT_<FIELD NAME IN CAPITALS>``; the
 defaults run the whole platform embedded on one machine with no configuration at all.
-The README's "Configuration" table lists them; tests/unit/test_settings_docs.py keeps the two
-in step.
+The README's "Configuration" table is ``kontakt config --markdown`` (settings_table in
+services/cli/platform.py) pasted verbatim; tests/unit/test_readme.py keeps the two equal.
 """
 
 from __future__ import annotations

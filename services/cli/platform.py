@@ -222,6 +222,8 @@ def settings_table(settings: Settings) -> str:
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for name, field in Settings.model_fields.items():
         default = field.default if name != "kafka_bootstrap" else ""
+        if isinstance(default, bool):
+            default = str(default).lower()  # what one writes in the variable: true / false
         shown = f"`{default}`" if default not in ("", None) else "(empty)"
         if name == "cache_dir":
             shown = "`~/.cache/kontakt`"

@@ -3,22 +3,34 @@ documented variable is a setting, and its two commands are the ones the Makefile
 
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 
-from services.settings import Settings
+from services.cli.platform import settings_table
+from services.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
 
 
-def test_configuration_table_lists_exactly_the_settings() -> None:
-    documented = set(re.findall(r"^\| `(KONTAKT_[A-Z0-9_]+)` \|", README, re.M))
-    fields = {f"KONTAKT_{name.upper()}" for name in Settings.model_fields}
-    assert documented == fields, (
-        f"missing from README: {sorted(fields - documented)}; "
-        f"not settings: {sorted(documented - fields)}"
+def test_configuration_table_is_exactly_what_kontakt_config_prints() -> None:
+    """Text, not sets: a duplicated, reordered or stale row fails (a duplicate once passed)."""
+    start = README.index("| variable | default | meaning |")
+    documented = README[start : README.index("\n\n", start)]
+    generated = settings_table(load_settings())
+    assert documented == generated, "\n".join(
+        difflib.unified_diff(
+            documented.splitlines(), generated.splitlines(), "README.md",
+            "kontakt config --markdown", lineterm="",
+        )
     )
+
+
+def test_configuration_table_lists_every_setting_once() -> None:
+    documented = re.findall(r"^\| `(KONTAKT_[A-Z0-9_]+)` \|", README, re.M)
+    fields = [f"KONTAKT_{name.upper()}" for name in Settings.model_fields]
+    assert documented == fields
 
 
 def test_two_commands_are_real_make_targets_and_ci_runs_the_test_one() -> None:
