@@ -44,11 +44,11 @@ def faketime_env(instant: str, now_s: float | None = None) -> dict[str, str]:
     """The environment that makes ``instant`` the current time for every process started."""
     if not LIBFAKETIME.is_file():
         raise SystemExit(f"{LIBFAKETIME} not found: apt-get install -y libfaketime")
-    offset = round(datetime.fromisoformat(instant).timestamp() - (now_s or time.time()))
+    offset = round(datetime.fromisoformat(instant).timestamp() - (now_s or _real_time()))
     java = shutil.which("java", path=os.environ.get("PATH", "").replace(str(CLOCK_SITE), ""))
     if java is None:
         raise SystemExit("java not found on PATH")
-    preload = " ".join(filter(None, [str(LIBFAKETIME), os.environ.get("LD_PRELOAD")]))
+    preload = " ".join([str(LIBFAKETIME), *_preloaded_besides_faketime()])
     return {
         "LD_PRELOAD": preload,
         "FAKETIME": f"{offset:+d}s",
@@ -61,6 +61,20 @@ def faketime_env(instant: str, now_s: float | None = None) -> dict[str, str]:
             filter(None, [str(CLOCK_SITE), os.environ.get("PYTHONPATH")])
         ),
     }
+
+
+def _preloaded_besides_faketime() -> list[str]:
+    return [lib for lib in os.environ.get("LD_PRELOAD", "").split() if "libfaketime" not in lib]
+
+
+def _real_time() -> float:
+    """The unshifted wall clock, also inside a swept run (whose processes see a shifted one):
+    a sweep started from a swept test moves the clock from the real time, not from the fake."""
+    faked = len(_preloaded_besides_faketime()) < len(os.environ.get("LD_PRELOAD", "").split())
+    shift = os.environ.get("FAKETIME", "")
+    if faked and shift.startswith(("+", "-")) and shift.endswith("s"):
+        return time.time() - float(shift[:-1])
+    return time.time()
 
 
 def main(argv: list[str] | None = None) -> int:
