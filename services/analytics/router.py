@@ -20,9 +20,9 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from schemas.events import Channel, format_timestamp
 from services.analytics import reports
 from services.analytics.filters import TOKEN, FilterError, report_filters, tokens
-from services.analytics.labels import LangParam, name_columns, name_rows
 from services.analytics.sql import epoch_ms, instant, settings_clause
 from services.auth import Principal, Scope, require_scope
+from services.labels import LangParam, name_columns, name_rows
 from services.ports import Warehouse
 from services.settings import Settings
 from streams.sla.regions import Lang
@@ -70,7 +70,7 @@ def _run(warehouse: Warehouse, sql: str, params: dict[str, Any]) -> list[tuple[A
 
 def _records(columns: list[str], rows: list[tuple[Any, ...]], limit: int,
              lang: Lang = "ru") -> dict[str, Any]:
-    """Rows as dicts, with ``region_name`` next to ``region`` (services/analytics/labels.py)."""
+    """Rows as dicts, with ``region_name`` next to ``region`` (services/labels.py)."""
     data = [dict(zip(columns, (jsonable(v) for v in row), strict=True)) for row in rows[:limit]]
     return {"rows": name_rows(data, lang), "truncated": len(rows) > limit}
 

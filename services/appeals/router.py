@@ -18,11 +18,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from schemas.events import parse_timestamp
 from services.analytics.filters import FilterError, report_filters, split_values
-from services.analytics.labels import LangParam, name_columns, name_rows
 from services.analytics.router import jsonable
 from services.analytics.sql import instant, settings_clause
 from services.appeals import queries, remediation_sql
 from services.auth import Principal, Scope, require_scope
+from services.labels import LangParam, name_columns, name_rows
 from services.ports import Warehouse
 from services.settings import Settings
 from streams.sla.regions import Lang
@@ -47,7 +47,7 @@ def _answer(
     name: str, columns: list[str], rows: list[tuple[Any, ...]], limit: int, output: str,
     head: dict[str, Any], lang: Lang = "ru",
 ) -> Any:
-    """JSON or CSV rows; a ``region`` column gets ``region_name`` next to it (labels.py)."""
+    """JSON or CSV rows; a ``region`` column gets ``region_name`` after it (services/labels.py)."""
     data = [dict(zip(columns, (jsonable(v) for v in row), strict=True)) for row in rows[:limit]]
     data = name_rows(data, lang)
     truncated = len(rows) > limit

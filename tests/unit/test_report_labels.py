@@ -1,8 +1,8 @@
-"""Region names added to report rows at the API's edge (services/analytics/labels.py)."""
+"""Region names added to report rows at the API's edge (services/labels.py)."""
 
 from __future__ import annotations
 
-from services.analytics.labels import name_columns, name_row, name_rows
+from services.labels import name_columns, name_row, name_rows
 
 
 def test_region_name_goes_right_after_region() -> None:

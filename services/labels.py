@@ -1,10 +1,10 @@
-"""Names for people, added to report rows at the API's edge.
+"""Names for people, added to rows at the API's edge (reports, CSV exports, the board).
 
 Data keeps ids (events, ClickHouse rows and API filters say ``kursk``); a row that has a
 ``region`` column gets a ``region_name`` column right after it ("Курская область", or
 "Kursk Oblast" with ``lang=en``), in JSON and in CSV alike. Names come from
 streams/sla/regions.py; a region missing there shows as its id. No SQL changes: the names are
-looked up in Python on at most ``query_max_rows`` rows.
+looked up in Python on at most ``query_max_rows`` rows (a dict lookup each).
 """
 
 from __future__ import annotations
