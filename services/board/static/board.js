@@ -102,6 +102,7 @@ function load(snap) {
   state.risks = new Map(snap.risks.map((r) => [r.key, r]));
   state.storms = new Map(snap.storms.map((s) => [s.alert_id, s]));
   state.regionNames = snap.region_names || {};
+  for (const item of [...snap.feed, ...snap.risks, ...snap.storms]) noteRegion(item.region);
   feedNodes.clear();
   $("#feed").replaceChildren();
   $("#tenant").textContent = snap.tenant;
