@@ -22,6 +22,7 @@ from schemas.codec import DecodeError, decode
 from schemas.events import format_timestamp
 from services.alerts.delivery import Backoff, Delivered, send_email, send_webhook
 from services.alerts.rules import Alert, Rule, RuleSet, alert_of, decide
+from streams.sla.regions import region_name
 
 log = logging.getLogger(__name__)
 
@@ -66,23 +67,32 @@ def payload(alert: Alert, rule: Rule) -> dict[str, Any]:
     return {
         "alert_id": alert.alert_id, "alert": alert.kind, "severity": alert.severity,
         "rule": rule.name, "tenant": alert.tenant, "region": alert.region,
-        "channel": alert.channel, "milestone": alert.milestone,
+        "region_name": region_name(alert.region), "channel": alert.channel,
+        "milestone": alert.milestone,
         "contact_id": d.get("contact_id"), "due_at": d.get("due_at"),
         "raised_at": d.get("raised_at"), "text": summary(alert), "record": dict(d),
     }
+
+
+def _region(region: str) -> str:
+    """The region as people read it, in both languages of the text ("Тверская область /
+    Tver Oblast"); an unknown region as its id."""
+    ru, en = region_name(region, "ru"), region_name(region, "en")
+    return ru if ru == en else f"{ru} / {en}"
 
 
 def summary(alert: Alert) -> str:
     d = alert.datum
     if alert.kind == "outage_storm":
         whose = f" ({alert.tenant})" if alert.tenant else ""
-        return (f"Всплеск звонков в регионе {alert.region}{whose}: {d['count']} за окно при "
-                f"норме {d['baseline']:.0f} — возможна авария / contact surge, possible outage")
+        return (f"Всплеск звонков в регионе {_region(alert.region)}{whose}: {d['count']} за "
+                f"окно при норме {d['baseline']:.0f} — возможна авария / contact surge, "
+                "possible outage")
     what = {"breached": "Нарушение норматива / SLA breach",
             "warning": f"Предупреждение {round((d.get('threshold') or 0) * 100)}% / warning"}
     due = format_timestamp(d["due_at"]) if d.get("due_at") else "—"
     return (f"{what.get(alert.kind, alert.kind)}: {alert.milestone}, обращение "
-            f"{d.get('contact_id')}, {alert.region}, {alert.channel}, срок/due {due}")
+            f"{d.get('contact_id')}, {_region(alert.region)}, {alert.channel}, срок/due {due}")
 
 
 @dataclass

@@ -3,6 +3,10 @@ follow-ups and staffing advice. Every endpoint needs a read-scoped key (services
 and only ever shows the key's own tenant -- except ``storms=region``, the region-wide storm view
 (every tenant's storms of the regions shown), which needs the region-storms scope as well.
 
+Regions stay ids (filters, records); every item that has a ``region`` also carries its
+``region_name`` in ``lang`` (ru by default, or en), and a snapshot carries ``region_names``,
+the whole table in both languages, so that the page switches language without reconnecting.
+
     GET  /api/board/snapshot            everything the page shows, as JSON
     GET  /api/board/stream              text/event-stream: "snapshot" first, then "update"s
     POST /api/alerts/{alert_id}/ack     {"by": "name", "note": "...", "request_id": "uuid"}
@@ -34,7 +38,9 @@ from services.alerts.staffing import StaffingTracker, queue_key
 from services.auth import Principal
 from services.auth import Scope as KeyScope
 from services.board.session import BoardUser
+from services.labels import LangParam, name_row, name_rows
 from services.ports import PublishError
+from streams.sla.regions import Lang, region_names
 
 HEARTBEAT_S = 15.0
 
@@ -83,14 +89,29 @@ def _scope(user: Principal, region: str | None, channel: str | None,
                  region_storms=region_storms)
 
 
+#: The lists of a board snapshot whose items carry a region.
+_SNAPSHOT_LISTS = ("groups", "feed", "risks", "storms")
+
+
+def _named_snapshot(snap: dict[str, Any], tenant: str, lang: Lang) -> dict[str, Any]:
+    """A snapshot for the page: items named in ``lang``, the name table, the key's tenant."""
+    out = {k: name_rows(v, lang) if k in _SNAPSHOT_LISTS else v for k, v in snap.items()}
+    return {**out, "tenant": tenant, "region_names": region_names()}
+
+
+def _named_update(message: dict[str, Any], lang: Lang) -> dict[str, Any]:
+    """An update with its item named in ``lang`` (a copy: the hub shares the message)."""
+    return {**message, "data": name_row(message["data"], lang)}
+
+
 @router.get("/api/board/snapshot")
 def snapshot(request: Request, user: BoardUser, region: str | None = None,
-             channel: str | None = None, storms: StormView = "tenant") -> dict[str, Any]:
+             channel: str | None = None, storms: StormView = "tenant",
+             lang: LangParam = "ru") -> dict[str, Any]:
     """The board's current state for the key's tenant and the chosen filters."""
     board: LiveBoard = request.app.state.board
-    out = board.snapshot(_scope(user, region, channel, storms), now_ms())
-    out["tenant"] = user.tenant
-    return out
+    snap = board.snapshot(_scope(user, region, channel, storms), now_ms())
+    return _named_snapshot(snap, user.tenant, lang)
 
 
 def _sse(event: str, data: Any) -> bytes:
@@ -99,7 +120,8 @@ def _sse(event: str, data: Any) -> bytes:
 
 @router.get("/api/board/stream")
 async def stream(request: Request, user: BoardUser, region: str | None = None,
-                 channel: str | None = None, storms: StormView = "tenant") -> StreamingResponse:
+                 channel: str | None = None, storms: StormView = "tenant",
+                 lang: LangParam = "ru") -> StreamingResponse:
     """Server-Sent Events: a full snapshot, then every update for this scope as it happens."""
     scope = _scope(user, region, channel, storms)
     board: LiveBoard = request.app.state.board
@@ -109,7 +131,8 @@ async def stream(request: Request, user: BoardUser, region: str | None = None,
         sub = hub.subscribe(scope)
         try:
             yield b"retry: 2000\n\n"
-            yield _sse("snapshot", {**board.snapshot(scope, now_ms()), "tenant": user.tenant})
+            yield _sse("snapshot", _named_snapshot(board.snapshot(scope, now_ms()),
+                                                   user.tenant, lang))
             while not sub.overflowed:
                 try:
                     message = await asyncio.wait_for(sub.queue.get(), HEARTBEAT_S)
@@ -118,7 +141,7 @@ async def stream(request: Request, user: BoardUser, region: str | None = None,
                         return
                     yield _sse("ping", {"now": now_ms()})
                     continue
-                yield _sse("update", message)
+                yield _sse("update", _named_update(message, lang))
         finally:
             hub.unsubscribe(sub)
 
@@ -201,11 +224,13 @@ async def mark_follow_up(alert_id: str, body: FollowUpBody, request: Request,
 
 @router.get("/api/staffing")
 def staffing(request: Request, user: BoardUser,
-             region: Annotated[str | None, Query()] = None) -> dict[str, Any]:
+             region: Annotated[str | None, Query()] = None,
+             lang: LangParam = "ru") -> dict[str, Any]:
     """Agents Erlang C says each phone queue needs, next to the agents active now."""
     tracker: StaffingTracker = request.app.state.staffing
-    rows = [r for r in tracker.advice(now_ms())
-            if r["tenant"] == user.tenant and (not region or r["region"] == region)]
+    rows = name_rows((r for r in tracker.advice(now_ms())
+                      if r["tenant"] == user.tenant and (not region or r["region"] == region)),
+                     lang)
     return {"queues": rows, "model": "Erlang C; see docs/board.md#staffing-advice"}
 
 

@@ -22,8 +22,10 @@ from services.analytics import reports
 from services.analytics.filters import TOKEN, FilterError, report_filters, tokens
 from services.analytics.sql import epoch_ms, instant, settings_clause
 from services.auth import Principal, Scope, require_scope
+from services.labels import LangParam, name_columns, name_rows
 from services.ports import Warehouse
 from services.settings import Settings
+from streams.sla.regions import Lang
 
 router = APIRouter(prefix="/v1", tags=["analytics"])
 Reader = Annotated[Principal, Depends(require_scope(Scope.READ))]
@@ -66,9 +68,11 @@ def _run(warehouse: Warehouse, sql: str, params: dict[str, Any]) -> list[tuple[A
         raise
 
 
-def _records(columns: list[str], rows: list[tuple[Any, ...]], limit: int) -> dict[str, Any]:
+def _records(columns: list[str], rows: list[tuple[Any, ...]], limit: int,
+             lang: Lang = "ru") -> dict[str, Any]:
+    """Rows as dicts, with ``region_name`` next to ``region`` (services/labels.py)."""
     data = [dict(zip(columns, (jsonable(v) for v in row), strict=True)) for row in rows[:limit]]
-    return {"rows": data, "truncated": len(rows) > limit}
+    return {"rows": name_rows(data, lang), "truncated": len(rows) > limit}
 
 
 def _csv(columns: list[str], rows: list[dict[str, Any]], truncated: bool) -> Response:
@@ -96,10 +100,12 @@ def sla_report(
     milestone: Values = None,
     group_by: Values = None,
     output: Annotated[str, Query(alias="format", pattern="^(json|csv)$")] = "json",
+    lang: LangParam = "ru",
 ) -> Any:
     """Counts per status and service level (met / (met + breached)) of the milestone clocks
     that started in [from, to), filtered and grouped by channel, region, office, category,
-    milestone, kind, day or month (local time of the region)."""
+    milestone, kind, day or month (local time of the region). Grouped by region, each row
+    also names it (region_name, in ``lang``)."""
     settings = _settings(request)
     try:
         filters = report_filters(
@@ -113,9 +119,9 @@ def sla_report(
     sql, params, columns = reports.compliance(
         principal.tenant, filters, limit, settings_clause(settings.query_max_execution_s)
     )
-    result = _records(columns, _run(_warehouse(request), sql, params), limit)
+    result = _records(columns, _run(_warehouse(request), sql, params), limit, lang)
     if output == "csv":
-        return _csv(columns, result["rows"], result["truncated"])
+        return _csv(name_columns(columns), result["rows"], result["truncated"])
     return {"tenant": principal.tenant, "from": start, "to": end,
             "group_by": [d.value for d in filters.group_by], **result}
 
@@ -131,6 +137,7 @@ def sla_daily_report(
     category: Values = None,
     milestone: Values = None,
     group_by: Values = None,
+    lang: LangParam = "ru",
 ) -> dict[str, Any]:
     """The compliance report by local day of the clock's start from the table a refreshable
     view recomputes every minute (schemas/clickhouse/011_sl_daily.sql): milliseconds instead of
@@ -151,7 +158,7 @@ def sla_daily_report(
     sql, params, columns = reports.daily(principal.tenant, filters, limit,
                                          settings_clause(settings.query_max_execution_s))
     warehouse = _warehouse(request)
-    result = _records(columns, _run(warehouse, sql, params), limit)
+    result = _records(columns, _run(warehouse, sql, params), limit, lang)
     refreshed = _run(warehouse, f"SELECT {reports.LATEST_REFRESH}", {})
     return {"tenant": principal.tenant, "refreshed_at": jsonable(refreshed[0][0]),
             "group_by": [d.value for d in filters.group_by], **result}
@@ -162,6 +169,7 @@ def contact_timeline(
     request: Request,
     principal: Reader,
     contact_id: Annotated[str, Path(max_length=256)],
+    lang: LangParam = "ru",
 ) -> dict[str, Any]:
     """All events, the current clock of each milestone and every alert of one contact."""
     if not TOKEN.match(contact_id) and not _is_plain_id(contact_id):
@@ -184,7 +192,7 @@ def contact_timeline(
                   "target_ms", "at"]
     return {
         "contact_id": contact_id,
-        "events": _records(event_cols, events, settings.query_max_rows)["rows"],
+        "events": _records(event_cols, events, settings.query_max_rows, lang)["rows"],
         "clocks": _records(clock_cols, clocks, settings.query_max_rows)["rows"],
         "alerts": _records(alert_cols, alerts, settings.query_max_rows)["rows"],
     }
@@ -244,6 +252,7 @@ def live_metrics(
     window: Annotated[str, Query(pattern="^(1m|15m|today)$")] = "today",
     channel: Values = None,
     region: Values = None,
+    lang: LangParam = "ru",
 ) -> dict[str, Any]:
     """The newest snapshot per channel x region x office for the window kind, summed over the
     stream workers (service level = answered within target / (offered - short abandons))."""
@@ -264,7 +273,7 @@ def live_metrics(
         params["regions"] = list(filters.regions)
     sql = reports.live_metrics(bool(filters.channels), bool(filters.regions),
                                settings_clause(settings.query_max_execution_s))
-    rows = [_live_row(r) for r in _run(_warehouse(request), sql, params)]
+    rows = name_rows((_live_row(r) for r in _run(_warehouse(request), sql, params)), lang)
     return {"tenant": principal.tenant, "window": window, "rows": rows}
 
 

@@ -19,6 +19,7 @@ from services.analytics.filters import FilterError, parse_range
 from services.analytics.router import Reader, _warehouse
 from services.analytics.scope import Scope
 from services.analytics.whatif import TooManyContacts, run_whatif, sentences
+from services.labels import LangParam, name_rows
 from streams.sla.metrics import check_group_by
 from streams.sla.policy import PRESETS, Policy, PolicyError, load_policy, policy_from_mapping
 
@@ -46,10 +47,12 @@ def _policy(text: str, what: str) -> Policy:
 
 @router.post("/sla/whatif", summary="Compliance under another SLA policy, next to the actual")
 def whatif(
-    request: Request, principal: Reader, body: Annotated[WhatIfRequest, Body()]
+    request: Request, principal: Reader, body: Annotated[WhatIfRequest, Body()],
+    lang: LangParam = "ru",
 ) -> dict[str, Any]:
     """Re-evaluates the tenant's contacts of the period with the same pure SLA core the stream
-    uses, once under the policy in force and once under the candidate, and returns both."""
+    uses, once under the policy in force and once under the candidate, and returns both
+    (grouped by region, each row also names it: region_name, in ``lang``)."""
     settings = request.app.state.settings
     try:
         period = parse_range(body.start, body.end, settings.whatif_max_days)
@@ -71,6 +74,6 @@ def whatif(
         raise HTTPException(422, str(exc)) from None
     return {
         "tenant": principal.tenant, "contacts": result.contacts, "actual": actual.name,
-        "whatif": candidate.name, "rows": result.rows,
+        "whatif": candidate.name, "rows": name_rows(result.rows, lang),
         "summary": sentences(result.rows, group_by),
     }

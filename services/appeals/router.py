@@ -22,8 +22,10 @@ from services.analytics.router import jsonable
 from services.analytics.sql import instant, settings_clause
 from services.appeals import queries, remediation_sql
 from services.auth import Principal, Scope, require_scope
+from services.labels import LangParam, name_columns, name_rows
 from services.ports import Warehouse
 from services.settings import Settings
+from streams.sla.regions import Lang
 from streams.sla.remediation import load_remediation
 
 router = APIRouter(prefix="/v1", tags=["appeals"])
@@ -43,13 +45,15 @@ def _context(request: Request) -> tuple[Settings, Warehouse]:
 
 def _answer(
     name: str, columns: list[str], rows: list[tuple[Any, ...]], limit: int, output: str,
-    head: dict[str, Any],
+    head: dict[str, Any], lang: Lang = "ru",
 ) -> Any:
+    """JSON or CSV rows; a ``region`` column gets ``region_name`` after it (services/labels.py)."""
     data = [dict(zip(columns, (jsonable(v) for v in row), strict=True)) for row in rows[:limit]]
+    data = name_rows(data, lang)
     truncated = len(rows) > limit
     if output == "csv":
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+        writer = csv.DictWriter(buffer, fieldnames=name_columns(columns), lineterminator="\n")
         writer.writeheader()
         writer.writerows({k: "|".join(v) if isinstance(v, list) else v for k, v in r.items()}
                          for r in data)  # fmt: skip
@@ -79,7 +83,7 @@ def _group_by(raw: list[str] | None) -> list[str]:
 def appeal_report(
     request: Request, principal: Reader, start: Start, end: End, channel: Values = None,
     region: Values = None, office: Values = None, category: Values = None,
-    group_by: Values = None, output: Output = "json",
+    group_by: Values = None, output: Output = "json", lang: LangParam = "ru",
 ) -> Any:
     """Appeals started in [from, to): contacts per appeal, the customer's summed waits and the
     first-contact-resolution rate, grouped by channel, region, office and/or category."""
@@ -92,7 +96,8 @@ def appeal_report(
                                    settings_clause(settings.query_max_execution_s))
     rows = warehouse.query(sql, queries.params(principal.tenant, filters))
     return _answer("appeals", columns, rows, limit, output,
-                   {"tenant": principal.tenant, "from": start, "to": end, "group_by": dims})
+                   {"tenant": principal.tenant, "from": start, "to": end, "group_by": dims},
+                   lang)
 
 
 @router.get("/appeals", summary="The appeals themselves")
@@ -100,6 +105,7 @@ def appeal_list(
     request: Request, principal: Reader, start: Start, end: End, channel: Values = None,
     region: Values = None, office: Values = None, category: Values = None,
     min_contacts: Annotated[int, Query(ge=1, le=1000)] = 1, output: Output = "json",
+    lang: LangParam = "ru",
 ) -> Any:
     """Each appeal started in [from, to) with its contacts, waits and FCR (min_contacts=2:
     only the appeals that took the customer more than one contact)."""
@@ -112,7 +118,7 @@ def appeal_list(
     rows = warehouse.query(sql, {**queries.params(principal.tenant, filters),
                                  "min_contacts": min_contacts})  # fmt: skip
     return _answer("appeal-list", columns, rows, limit, output,
-                   {"tenant": principal.tenant, "from": start, "to": end})
+                   {"tenant": principal.tenant, "from": start, "to": end}, lang)
 
 
 @router.get("/reports/categories", summary="Disabled, veteran, vulnerable vs everyone else")
@@ -150,7 +156,8 @@ def _remediation_params(request: Request, tenant: str, at: int) -> dict[str, Any
 
 @router.get("/reports/remediation/root-causes", summary="Complaint root causes by region/month")
 def root_causes(
-    request: Request, principal: Reader, start: Start, end: End, output: Output = "json"
+    request: Request, principal: Reader, start: Start, end: End, output: Output = "json",
+    lang: LangParam = "ru",
 ) -> Any:
     """Complaints first received in [from, to), counted by region, local month and root cause
     (attribute root_cause of the complaint's events; 'unclassified' when none)."""
@@ -162,14 +169,15 @@ def root_causes(
     labels = dict(load_remediation(settings.data_dir).root_causes)
     return _answer("root-causes", remediation_sql.ROOT_CAUSE_COLUMNS, rows,
                    settings.query_max_rows, output,
-                   {"tenant": principal.tenant, "from": start, "to": end, "labels": labels})
+                   {"tenant": principal.tenant, "from": start, "to": end, "labels": labels},
+                   lang)
 
 
 @router.get("/reports/remediation/overdue", summary="Open corrective actions past due")
 def overdue_actions(
     request: Request, principal: Reader,
     at: Annotated[str | None, Query(description="RFC 3339; default now")] = None,
-    output: Output = "json",
+    output: Output = "json", lang: LangParam = "ru",
 ) -> Any:
     """Corrective actions planned (in the last query_max_days) and not completed at `at`
     whose due date has passed (the tenant's deadlines.complete when the plan named none)."""
@@ -180,12 +188,13 @@ def overdue_actions(
     rows = warehouse.query(sql, _remediation_params(request, principal.tenant, when))
     return _answer("overdue-actions", remediation_sql.OVERDUE_COLUMNS, rows,
                    settings.query_max_rows, output,
-                   {"tenant": principal.tenant, "at": jsonable(instant(when))})
+                   {"tenant": principal.tenant, "at": jsonable(instant(when))}, lang)
 
 
 @router.get("/reports/remediation/recurrences", summary="Causes that came back after the fix")
 def recurrences(
-    request: Request, principal: Reader, start: Start, end: End, output: Output = "json"
+    request: Request, principal: Reader, start: Start, end: End, output: Output = "json",
+    lang: LangParam = "ru",
 ) -> Any:
     """Complaints received in [from, to) whose root cause, in their region, already had a
     completed corrective action before they came in."""
@@ -199,14 +208,14 @@ def recurrences(
     rows = warehouse.query(sql, params)
     return _answer("recurrences", remediation_sql.RECURRENCE_COLUMNS, rows,
                    settings.query_max_rows, output,
-                   {"tenant": principal.tenant, "from": start, "to": end})
+                   {"tenant": principal.tenant, "from": start, "to": end}, lang)
 
 
 @router.get("/reports/remediation/actions", summary="Corrective actions and their deadlines")
 def action_deadlines(
     request: Request, principal: Reader,
     at: Annotated[str | None, Query(description="RFC 3339; default now")] = None,
-    output: Output = "json",
+    output: Output = "json", lang: LangParam = "ru",
 ) -> Any:
     """Every corrective action recorded in the last query_max_days before `at`, with the
     three deadlines of the tenant's remediation preset judged at `at`: plan (first complaint
@@ -219,4 +228,4 @@ def action_deadlines(
     rows = warehouse.query(sql, _remediation_params(request, principal.tenant, when))
     return _answer("remediation-actions", remediation_sql.ACTION_STATUS_COLUMNS, rows,
                    settings.query_max_rows, output,
-                   {"tenant": principal.tenant, "at": jsonable(instant(when))})
+                   {"tenant": principal.tenant, "at": jsonable(instant(when))}, lang)

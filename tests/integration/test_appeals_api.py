@@ -20,6 +20,7 @@ from services.auth import KeyStore, Scope, TenantType, key_store_path
 from services.migrate import migrate
 from services.settings import load_settings
 from streams.sla.appeals import appeals_from_events, summarise
+from streams.sla.regions import region_name
 from streams.sla.remediation import (
     complaint_of,
     deadline_status,
@@ -89,9 +90,29 @@ def test_appeal_list_and_csv(api: dict[str, Any]) -> None:
     assert [(r["appeal_id"], r["contact_ids"], r["wait_ms"], r["first_contact_resolution"])
             for r in got] == [(a.appeal_id, list(a.contact_ids), a.wait_ms, 0)
                               for a in want]  # fmt: skip
+    assert [(r["region"], r["region_name"]) for r in got] == [
+        (a.region, region_name(a.region)) for a in want]
     text = _get(api, "/v1/appeals", **PERIOD, min_contacts=2, format="csv").text
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [r["contact_ids"] for r in rows] == ["|".join(a.contact_ids) for a in want]
+    assert text.splitlines()[0].startswith("appeal_id,started_at,channel,region,region_name,")
+    assert {r["region_name"] for r in rows} == {"Курская область", "Тверская область"}
+
+
+def test_appeal_report_by_region_names_the_regions(api: dict[str, Any]) -> None:
+    for lang in ("ru", "en"):
+        got = _get(api, "/v1/reports/appeals", **PERIOD, group_by="region", lang=lang).json()
+        assert got["rows"] and all(
+            r["region_name"] == region_name(r["region"], lang) != r["region"]
+            for r in got["rows"])
+        assert list(got["rows"][0])[:3] == ["region", "region_name", "appeals"]
+        text = _get(api, "/v1/reports/appeals", **PERIOD, group_by="region", lang=lang,
+                    format="csv").text
+        rows = list(csv.DictReader(io.StringIO(text)))
+        assert [(r["region"], r["region_name"]) for r in rows] == [
+            (r["region"], r["region_name"]) for r in got["rows"]]
+    assert api["client"].get("/v1/reports/appeals", params={**PERIOD, "lang": "fr"},
+                             headers=api["key"]).status_code == 422
 
 
 def test_tenant_isolation_and_validation(api: dict[str, Any]) -> None:
@@ -131,10 +152,17 @@ def test_root_causes_by_region_and_month(api: dict[str, Any]) -> None:
     end = seed.parse_timestamp(PERIOD["to"])
     want = root_causes_by_region_month([c for c in _complaints() if c.received_at < end])
     got = _get(api, "/v1/reports/remediation/root-causes", **PERIOD).json()
-    assert [tuple(r.values()) for r in got["rows"]] == want
+    # the region id, then its name (Russian by default), then the figures
+    assert [tuple(r.values()) for r in got["rows"]] == [
+        (region, region_name(region), *rest) for region, *rest in want]
     assert got["labels"]["meter"] == "Meter fault or reading"
     text = _get(api, "/v1/reports/remediation/root-causes", **PERIOD, format="csv").text
     assert len(text.splitlines()) == len(want) + 1
+    assert text.splitlines()[0] == "region,region_name,month,root_cause,complaints"
+    en = _get(api, "/v1/reports/remediation/root-causes", **PERIOD, format="csv", lang="en")
+    rows = list(csv.DictReader(io.StringIO(en.text)))
+    assert [(r["region"], r["region_name"]) for r in rows] == [
+        (w[0], region_name(w[0], "en")) for w in want]
 
 
 @pytest.mark.parametrize("day", ["2026-10-01", "2026-10-25", "2026-11-20"])
@@ -146,6 +174,7 @@ def test_overdue_actions(api: dict[str, Any], day: str) -> None:
     assert [(r["action_id"], r["owner"], r["due_at"], r["complaint_ids"]) for r in got] == [
         (a.action_id, a.owner, format_timestamp(a.due_at or 0), list(a.complaint_ids))
         for a in want]  # fmt: skip
+    assert all(r["region_name"] == region_name(r["region"]) for r in got)
     if day == "2026-11-20":
         assert want, "the seed should leave some action overdue"
     text = _get(api, "/v1/reports/remediation/overdue", at=f"{day}T00:00:00Z", format="csv").text
@@ -160,6 +189,8 @@ def test_recurrences(api: dict[str, Any]) -> None:
     got = _get(api, "/v1/reports/remediation/recurrences", **PERIOD).json()["rows"]
     assert [(r["contact_id"], r["root_cause"], r["action_id"]) for r in got] == [
         (c.contact_id, c.root_cause, a.action_id) for c, a in want]
+    assert [(r["region"], r["region_name"]) for r in got] == [
+        (c.region, region_name(c.region)) for c, _ in want]
 
 
 @pytest.mark.parametrize("day", ["2026-10-15", "2026-11-20"])
@@ -174,6 +205,8 @@ def test_action_deadlines_follow_the_preset(api: dict[str, Any], day: str) -> No
         want.append((a.action_id, status["plan"], status["complete"], status["verify"]))
     got = _get(api, "/v1/reports/remediation/actions", at=f"{day}T00:00:00Z").json()["rows"]
     assert [(r["action_id"], r["plan"], r["complete"], r["verify"]) for r in got] == want
+    en = _get(api, "/v1/reports/remediation/actions", at=f"{day}T00:00:00Z", lang="en")
+    assert all(r["region_name"] == region_name(r["region"], "en") for r in en.json()["rows"])
     seen = {s for row in want for s in row[1:]}
     if day == "2026-11-20":
         assert {"met", "breached"} <= seen, "the seed should decide deadlines both ways"

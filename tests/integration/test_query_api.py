@@ -6,6 +6,8 @@ tenant A's key never sees tenant B's rows. Malicious or unbounded filters get 4x
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,6 +105,33 @@ def test_compliance_csv(api: dict[str, Any]) -> None:
     assert any(line.startswith("phone.answer,3,2,1,0,0,") for line in lines[1:])
 
 
+def test_compliance_names_regions_in_json_and_csv(api: dict[str, Any]) -> None:
+    """Rows keep the region id and add its name after it: Russian by default, lang=en."""
+    params = {**PERIOD, "group_by": "region"}
+    ru = api["client"].get("/v1/reports/sla", params=params, headers=api["a"]).json()["rows"]
+    assert [(r["region"], r["region_name"]) for r in ru] == [
+        ("kursk", "Курская область"), ("tver", "Тверская область")]
+    assert list(ru[0])[:2] == ["region", "region_name"]
+    en = api["client"].get("/v1/reports/sla", params={**params, "lang": "en"},
+                           headers=api["a"]).json()["rows"]
+    assert [(r["region"], r["region_name"]) for r in en] == [
+        ("kursk", "Kursk Oblast"), ("tver", "Tver Oblast")]
+    assert [r["total"] for r in en] == [r["total"] for r in ru]
+    for lang, tver in (("ru", "Тверская область"), ("en", "Tver Oblast")):
+        r = api["client"].get("/v1/reports/sla", headers=api["a"],
+                              params={**params, "format": "csv", "lang": lang})
+        assert r.status_code == 200, r.text
+        rows = list(csv.DictReader(io.StringIO(r.text)))
+        assert r.text.splitlines()[0].startswith("region,region_name,total,met,breached")
+        assert {x["region"]: x["region_name"] for x in rows}["tver"] == tver
+    # no region column, no region_name; an unknown language is refused
+    by_channel = api["client"].get("/v1/reports/sla", params={**PERIOD, "group_by": "channel"},
+                                   headers=api["a"]).json()["rows"]
+    assert all("region_name" not in r for r in by_channel)
+    bad = api["client"].get("/v1/reports/sla", params={**params, "lang": "de"}, headers=api["a"])
+    assert bad.status_code == 422
+
+
 def test_compliance_tenant_isolation(api: dict[str, Any]) -> None:
     a = api["client"].get("/v1/reports/sla", params=PERIOD, headers=api["a"]).json()["rows"]
     b = api["client"].get("/v1/reports/sla", params=PERIOD, headers=api["b"]).json()["rows"]
@@ -161,6 +190,14 @@ def test_timeline_dedupes_events_and_alerts(api: dict[str, Any]) -> None:
     assert body["events"][0]["occurred_at"] == "2026-03-10T10:00:00.000Z"
     assert [(c["milestone"], c["status"]) for c in body["clocks"]] == [("phone.answer", "breached")]
     assert [a["alert"] for a in body["alerts"]] == ["breached"]
+
+
+def test_timeline_events_name_their_region(api: dict[str, Any]) -> None:
+    ru = api["client"].get("/v1/contacts/a3/timeline", headers=api["a"]).json()["events"]
+    assert {(e["region"], e["region_name"]) for e in ru} == {("kursk", "Курская область")}
+    en = api["client"].get("/v1/contacts/a3/timeline", params={"lang": "en"},
+                           headers=api["a"]).json()["events"]
+    assert {e["region_name"] for e in en} == {"Kursk Oblast"}
 
 
 def test_timeline_shows_the_newest_revision(api: dict[str, Any]) -> None:
@@ -229,6 +266,9 @@ def test_live_metrics_sum_newest_snapshot_per_partition(api: dict[str, Any]) -> 
     assert row["service_level"] == pytest.approx(15 / 20)
     assert row["asa_seconds"] == pytest.approx(10.0)
     assert row["longest_wait_seconds"] == pytest.approx(10.0)
+    assert (row["region"], row["region_name"]) == ("tver", "Тверская область")
+    en = api["client"].get("/v1/metrics/live", params={"lang": "en"}, headers=api["a"])
+    assert [x["region_name"] for x in en.json()["rows"]] == ["Tver Oblast"]
 
 
 def test_live_metrics_tenant_isolation_and_filters(api: dict[str, Any]) -> None:
@@ -266,6 +306,11 @@ def test_daily_report_equals_the_exact_report(api: dict[str, Any]) -> None:
         assert [tuple(row[f] for f in fields) for row in daily["rows"]] == [
             tuple(row[f] for f in fields) for row in exact]
         assert daily["rows"]
+        assert [row["region_name"] for row in daily["rows"]] == [
+            row["region_name"] for row in exact]
+    en = api["client"].get("/v1/reports/sla/daily", headers=api["a"], params={
+        "from": "2026-03-01", "to": "2026-04-01", "group_by": "region", "lang": "en"})
+    assert {r["region"]: r["region_name"] for r in en.json()["rows"]}["tver"] == "Tver Oblast"
 
 
 @pytest.mark.parametrize("params", [

@@ -95,6 +95,17 @@ def test_api_whatif_phone_target_30s(client: Any) -> None:
         "if phone.answer's target were 30 s, SL would have been 25.0% (actual 50.0% at 40 s)"]
 
 
+def test_api_whatif_rows_name_their_region(client: Any) -> None:
+    c, key_a, _ = client
+    for lang, name in (("ru", "Тверская область"), ("en", "Tver Oblast")):
+        r = c.post("/v1/sla/whatif", headers=key_a, params={"lang": lang},
+                   json={**PERIOD, "policy": phone_30s_policy(), "actual": "rao-ues-2007",
+                         "group_by": ["region"]})
+        assert r.status_code == 200, r.text
+        row = next(x for x in r.json()["rows"] if x["milestone"] == "phone.answer")
+        assert (row["region"], row["region_name"], row["total"]) == ("tver", name, 4)
+
+
 def test_api_whatif_is_tenant_scoped(client: Any) -> None:
     c, _, key_b = client
     body = c.post("/v1/sla/whatif", headers=key_b,

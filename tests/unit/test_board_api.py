@@ -144,6 +144,51 @@ def test_the_region_wide_storm_view_needs_its_scope(
     assert res.status_code == 404
 
 
+def test_snapshot_names_regions_in_both_languages(
+    app_keys: tuple[TestClient, dict[str, str]],
+) -> None:
+    """Items keep the region id and carry its name; the snapshot carries the whole table so
+    that the page switches language without reconnecting; unknown regions show as their id."""
+    client, keys = app_keys
+    client.app.state.board_feed.handle(  # type: ignore[attr-defined]
+        encode("SlaAlertRaised", alert("c9", "mrsk", region="atlantis")))
+    headers = {"X-API-Key": keys["read"]}
+    ru = client.get("/api/board/snapshot", headers=headers).json()
+    assert {(a["region"], a["region_name"]) for a in ru["feed"]} == {
+        ("tver", "Тверская область"), ("kursk", "Курская область"), ("atlantis", "atlantis")}
+    assert {(s["region"], s["region_name"]) for s in ru["storms"]} == {
+        ("tver", "Тверская область")}
+    assert all(r["region_name"] for r in ru["risks"])
+    assert ru["region_names"]["tver"] == {"ru": "Тверская область", "en": "Tver Oblast"}
+    assert ru["region_names"]["yekaterinburg"]["ru"] == "Свердловская область"
+    assert "atlantis" not in ru["region_names"]
+    en = client.get("/api/board/snapshot", params={"lang": "en", "region": "kursk"},
+                    headers=headers).json()
+    assert [(a["region"], a["region_name"]) for a in en["feed"]] == [("kursk", "Kursk Oblast")]
+    assert en["region_names"] == ru["region_names"]
+    bad = client.get("/api/board/snapshot", params={"lang": "de"}, headers=headers)
+    assert bad.status_code == 422
+
+
+def test_stream_updates_are_named_without_touching_the_shared_message() -> None:
+    from services.alerts.router import _named_snapshot, _named_update
+
+    board = LiveBoard()
+    updates = board.apply("SlaAlertRaised", alert("c1", "mrsk", region="kursk"))
+    assert [u.type for u in updates] == ["alert", "risk"]
+    for update in updates:
+        message = update.message()
+        named = _named_update(message, "en")
+        assert named["type"] == update.type and named["data"]["region_name"] == "Kursk Oblast"
+        assert "region_name" not in message["data"]  # other pages may want another language
+    ack = _named_update({"type": "ack", "data": {"alert_id": "a-c1"}}, "ru")
+    assert ack == {"type": "ack", "data": {"alert_id": "a-c1"}}  # nothing to name
+    snap = _named_snapshot(board.snapshot(Scope("mrsk"), T0), "mrsk", "ru")
+    assert snap["tenant"] == "mrsk" and snap["now"] == T0
+    assert [a["region_name"] for a in snap["feed"]] == ["Курская область"]
+    assert "region_name" not in board.feed["a-c1"]
+
+
 def test_login_sets_an_httponly_cookie(app_keys: tuple[TestClient, dict[str, str]]) -> None:
     client, keys = app_keys
     res = client.post("/board/login", data={"key": keys["ingest"]}, follow_redirects=False)
@@ -172,7 +217,8 @@ def test_static_files_are_served_and_nothing_else(
     assert "http://" not in page and "https://" not in page
 
 
-def test_staffing_advice_from_events(app_keys: tuple[TestClient, dict[str, str]]) -> None:
+def test_staffing_advice_from_events(app_keys: tuple[TestClient, dict[str, str]],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
     client, keys = app_keys
     feed = client.app.state.board_feed  # type: ignore[attr-defined]
     now = T0 + 3_000_000
@@ -195,6 +241,13 @@ def test_staffing_advice_from_events(app_keys: tuple[TestClient, dict[str, str]]
     assert res.status_code == 200
     entered = client.app.state.staffing.advice(now)[0]  # type: ignore[attr-defined]
     assert (entered["agents_active"], entered["agents_source"]) == (5, "entered")
+    # the page's table names the region (the API's clock pinned to the test's "now")
+    monkeypatch.setattr("services.alerts.router.now_ms", lambda: now)
+    for lang, name in (("ru", "Тверская область"), ("en", "Tver Oblast")):
+        res = client.get("/api/staffing", params={"region": "tver", "lang": lang},
+                         headers={"X-API-Key": keys["read"]})
+        assert [(q["region"], q["region_name"]) for q in res.json()["queues"]] == [
+            ("tver", name)]
 
 
 def test_hub_gives_storms_to_their_tenant_and_to_the_region_wide_view() -> None:

@@ -122,3 +122,18 @@ def test_cli_checks_the_rules_file(tmp_path: Path) -> None:
     env["KONTAKT_NOTIFY_RULES"] = str(write(tmp_path, GOOD))
     ok = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     assert ok.returncode == 0 and "1 rule(s)" in ok.stdout
+
+
+def test_notification_text_names_the_region_and_the_payload_keeps_its_id() -> None:
+    from services.alerts.notifier import payload, summary
+
+    datum = {"contact_id": "c1", "due_at": 1_790_000_040_000, "count": 90, "baseline": 10.0}
+    breach = Alert("a", "breached", "critical", "t", "tver", "phone", "phone.answer", datum)
+    text = summary(breach)
+    assert "Тверская область / Tver Oblast" in text and "tver" not in text
+    body = payload(breach, Rule("r", email=("a@b",)))
+    assert (body["region"], body["region_name"]) == ("tver", "Тверская область")
+    storm = Alert("s", "outage_storm", "critical", "t", "moscow", "phone", "outage_storm", datum)
+    assert "в регионе Москва / Moscow (t)" in summary(storm)
+    nowhere = Alert("a", "breached", "critical", "t", "atlantis", "phone", "phone.answer", datum)
+    assert ", atlantis, phone," in summary(nowhere)  # unknown: the id, once

@@ -20,6 +20,9 @@ const state = {
   regionStorms: store.get("regionStorms", "") === "1", mayRegionStorms: false, tenant: "",
   groups: new Map(), feed: new Map(), risks: new Map(), storms: new Map(),
   regions: new Set(), offset: 0, source: null, retry: 1000, staffing: [],
+  // region id -> { ru, en }: the server's one region table (streams/sla/regions.py), sent with
+  // every snapshot; data and filters keep the ids, people read the names
+  regionNames: {},
 };
 const t = (k) => TEXTS[state.lang][k] ?? TEXTS.ru[k] ?? k;
 const now = () => Date.now() + state.offset;
@@ -49,6 +52,8 @@ const pct = (x) => (x === null || x === undefined ? "—" :
 const clockTime = (ms) => new Date(ms).toLocaleTimeString(state.lang === "ru" ? "ru-RU" : "en-GB");
 const channelName = (c) => t(c) || c;
 const milestoneName = (m) => MILESTONES[state.lang][m] || m;
+// A region the table does not know shows as its id.
+const regionName = (r) => (state.regionNames[r] && state.regionNames[r][state.lang]) || r;
 
 // --- texts and language ------------------------------------------------------------------
 function applyTexts() {
@@ -96,6 +101,8 @@ function load(snap) {
   state.feed = new Map(snap.feed.slice().reverse().map((a) => [a.alert_id, a]));
   state.risks = new Map(snap.risks.map((r) => [r.key, r]));
   state.storms = new Map(snap.storms.map((s) => [s.alert_id, s]));
+  state.regionNames = snap.region_names || {};
+  for (const item of [...snap.feed, ...snap.risks, ...snap.storms]) noteRegion(item.region);
   feedNodes.clear();
   $("#feed").replaceChildren();
   $("#tenant").textContent = snap.tenant;
@@ -149,10 +156,14 @@ const categoryNote = (item) => (PRIORITY.has(item.customer_category) ? ` · ${t(
 function noteRegion(region) {
   if (!region || state.regions.has(region)) return;
   state.regions.add(region);
+  renderRegionOptions();
+}
+// The region filter: values are ids (they go to the server), texts are names, in name order.
+function renderRegionOptions() {
   const select = $("#f-region");
-  const opts = [...state.regions].sort();
+  const opts = [...state.regions].sort((a, b) => regionName(a).localeCompare(regionName(b), state.lang));
   select.replaceChildren(el("option", { value: "", "data-i18n": "all", text: t("all") }),
-    ...opts.map((r) => el("option", { value: r, text: r })));
+    ...opts.map((r) => el("option", { value: r, text: regionName(r) })));
   select.value = state.region;
 }
 function setupFilters() {
@@ -189,7 +200,7 @@ function setupFilters() {
 // --- rendering -----------------------------------------------------------------------------
 function renderAll() {
   for (const o of document.querySelectorAll("#f-channel option[data-channel]")) o.textContent = channelName(o.value);
-  renderStorms(); renderGroups(); renderRisks(); renderFeed(); renderStaffing();
+  renderRegionOptions(); renderStorms(); renderGroups(); renderRisks(); renderFeed(); renderStaffing();
 }
 
 function slCell(w) {
@@ -200,7 +211,7 @@ function slCell(w) {
 }
 
 function renderGroups() {
-  const order = (g) => [CHANNELS.indexOf(g.channel), g.region, g.office || ""];
+  const order = (g) => [CHANNELS.indexOf(g.channel), regionName(g.region), g.office || ""];
   const rows = [...state.groups.values()].sort((a, b) => {
     const [x, y] = [order(a), order(b)];
     return x[0] - y[0] || x[1].localeCompare(y[1]) || x[2].localeCompare(y[2]);
@@ -211,7 +222,8 @@ function renderGroups() {
     noteRegion(g.region);
     return el("tr", { "data-key": g.key },
       el("th", { scope: "row", text: channelName(g.channel) }),
-      el("td", { text: g.office ? `${g.region} · ${g.office}` : g.region }),
+      el("td", { "data-region": g.region,
+        text: g.office ? `${regionName(g.region)} · ${g.office}` : regionName(g.region) }),
       el("td", { class: "num" + (g.waiting > 0 ? " busy" : ""), text: String(g.waiting) }),
       el("td", { class: "num longest", "data-longest": g.waiting > 0 ? g.longest_wait_ms : "",
         "data-as-of": g.longest_as_of, text: g.waiting > 0 ? duration(g.longest_wait_ms) : "—" }),
@@ -242,7 +254,7 @@ function renderRisks() {
     class: `item ${r.status === "breached" ? "breached" : "warning"}`, "data-contact": r.contact_id },
     statusBadge(r.status === "breached" ? "breached" : "warning"),
     el("strong", { class: "contact", text: r.contact_id }),
-    el("span", { class: "meta", text: `${milestoneName(r.milestone)} · ${r.region} · ${channelName(r.channel)}${categoryNote(r)}` }),
+    el("span", { class: "meta", text: `${milestoneName(r.milestone)} · ${regionName(r.region)} · ${channelName(r.channel)}${categoryNote(r)}` }),
     countdown(r.due_at))));
   $("#risks-empty").hidden = items.length > 0;
   tick();
@@ -275,9 +287,9 @@ async function act(alertId, path, body, node) {
 function actions(a) {
   const acked = a.ack && a.ack.acknowledged_at;
   const ack = el("button", { type: "button", class: "ack", disabled: acked ? true : undefined,
-    "aria-label": `${t("ack")}: ${a.contact_id || a.region}`, text: t("ack") });
+    "aria-label": `${t("ack")}: ${a.contact_id || regionName(a.region)}`, text: t("ack") });
   ack.addEventListener("click", () => act(a.alert_id, "ack", {}, ack));
-  const follow = el("select", { class: "follow", "aria-label": `${t("followUp")}: ${a.contact_id || a.region}` },
+  const follow = el("select", { class: "follow", "aria-label": `${t("followUp")}: ${a.contact_id || regionName(a.region)}` },
     el("option", { value: "", text: `${t("followUp")}…` }),
     el("option", { value: "called_back", text: t("calledBack") }),
     el("option", { value: "escalated", text: t("escalated") }));
@@ -292,7 +304,7 @@ function feedItem(a) {
     "data-contact": a.contact_id },
     statusBadge(a.alert, a.threshold),
     el("strong", { class: "contact", text: a.contact_id }),
-    el("span", { class: "meta", text: `${milestoneName(a.milestone)} · ${a.region} · ${channelName(a.channel)}${categoryNote(a)} · ${clockTime(a.raised_at)}` }),
+    el("span", { class: "meta", text: `${milestoneName(a.milestone)} · ${regionName(a.region)} · ${channelName(a.channel)}${categoryNote(a)} · ${clockTime(a.raised_at)}` }),
     ackState(a), actions(a));
 }
 
@@ -333,7 +345,7 @@ function renderStorms() {
     return el("div", { class: "storm" + (own ? "" : " other"), "data-alert-id": s.alert_id,
       "data-tenant": s.tenant },
       el("span", { "aria-hidden": "true", text: "⚡ " }),
-      el("strong", { text: `${t("storm")}: ${s.region}${whose}` }),
+      el("strong", { text: `${t("storm")}: ${regionName(s.region)}${whose}` }),
       el("span", { text: " " + fmt(t("stormText"), { count: s.count, baseline: Math.round(s.baseline) }) }),
       ackState(s), own || (!s.tenant && state.mayRegionStorms) ? actions(s) : null);
   }));
@@ -346,7 +358,8 @@ function renderStaffing() {
     const enter = el("button", { type: "button", class: "enter", text: t("enter") });
     enter.addEventListener("click", () => enterAgents(r));
     return el("tr", {},
-      el("th", { scope: "row", text: r.region }), el("td", { text: r.queue }),
+      el("th", { scope: "row", "data-region": r.region, text: regionName(r.region) }),
+      el("td", { text: r.queue }),
       el("td", { class: "num", text: String(r.arrivals_last_hour) }),
       el("td", { class: "num", text: duration(r.handle_s * 1000) }),
       el("td", { class: "num", title: fmt(t("target"), { sl: Math.round(r.target * 100), t: r.threshold_s }),
