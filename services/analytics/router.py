@@ -19,7 +19,14 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 
 from schemas.events import Channel, format_timestamp
 from services.analytics import reports
-from services.analytics.filters import TOKEN, FilterError, report_filters, tokens
+from services.analytics.filters import (
+    TOKEN,
+    FilterError,
+    parse_instant,
+    report_filters,
+    tokens,
+)
+from services.analytics.params import End, FirstDay, LastDay, Start
 from services.analytics.sql import epoch_ms, instant, settings_clause
 from services.auth import Principal, Scope, require_scope
 from services.ports import Warehouse
@@ -87,8 +94,8 @@ def _csv(columns: list[str], rows: list[dict[str, Any]], truncated: bool) -> Res
 def sla_report(
     request: Request,
     principal: Reader,
-    start: Annotated[str, Query(alias="from", description="RFC 3339, inclusive")],
-    end: Annotated[str, Query(alias="to", description="RFC 3339, exclusive")],
+    start: Start,
+    end: End,
     channel: Values = None,
     region: Values = None,
     office: Values = None,
@@ -98,8 +105,9 @@ def sla_report(
     output: Annotated[str, Query(alias="format", pattern="^(json|csv)$")] = "json",
 ) -> Any:
     """Counts per status and service level (met / (met + breached)) of the milestone clocks
-    that started in [from, to), filtered and grouped by channel, region, office, category,
-    milestone, kind, day or month (local time of the region)."""
+    that started in [from, to) -- plain dates are local days, `to` included -- filtered and
+    grouped by channel, region, office, category, milestone, kind, day or month (local time
+    of the region)."""
     settings = _settings(request)
     try:
         filters = report_filters(
@@ -124,8 +132,8 @@ def sla_report(
 def sla_daily_report(
     request: Request,
     principal: Reader,
-    start: Annotated[date, Query(alias="from", description="First local day, YYYY-MM-DD")],
-    end: Annotated[date, Query(alias="to", description="Day after the last, YYYY-MM-DD")],
+    start: FirstDay,
+    end: LastDay,
     channel: Values = None,
     region: Values = None,
     category: Values = None,
@@ -135,11 +143,14 @@ def sla_daily_report(
     """The compliance report by local day of the clock's start from the table a refreshable
     view recomputes every minute (schemas/clickhouse/011_sl_daily.sql): milliseconds instead of
     seconds at millions of clocks, at most a minute old. Office and kind are not kept there:
-    use /v1/reports/sla for them."""
+    use /v1/reports/sla for them. Both days are included, as with /v1/reports/sla."""
     settings = _settings(request)
     try:
+        # the table is keyed by local day: the days travel as UTC midnight stamps of them
+        first = parse_instant("from", start.isoformat(), "UTC")
+        after = parse_instant("to", end.isoformat(), "UTC", end=True)
         filters = report_filters(
-            start=f"{start.isoformat()}T00:00:00Z", end=f"{end.isoformat()}T00:00:00Z",
+            start=format_timestamp(first), end=format_timestamp(after),
             max_days=settings.query_max_days, channel=channel, region=region,
             category=category, milestone=milestone, group_by=group_by)
     except FilterError as exc:

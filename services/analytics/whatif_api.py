@@ -16,6 +16,7 @@ from fastapi import APIRouter, Body, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from services.analytics.filters import FilterError, parse_range
+from services.analytics.params import END_DESCRIPTION, INSTANT_SCHEMA, START_DESCRIPTION
 from services.analytics.router import Reader, _warehouse
 from services.analytics.scope import Scope
 from services.analytics.whatif import TooManyContacts, run_whatif, sentences
@@ -26,8 +27,10 @@ router = APIRouter(prefix="/v1", tags=["analytics"])
 
 
 class WhatIfRequest(BaseModel):
-    start: str = Field(alias="from", description="RFC 3339: contacts first seen from here...")
-    end: str = Field(alias="to", description="...up to here (exclusive).")
+    start: str = Field(alias="from", json_schema_extra=INSTANT_SCHEMA, examples=["2026-12-01"],
+                       description=f"Contacts first seen from here. {START_DESCRIPTION}")
+    end: str = Field(alias="to", json_schema_extra=INSTANT_SCHEMA, examples=["2026-12-07"],
+                     description=f"...up to here. {END_DESCRIPTION} (whatif_max_days here)")
     policy: str = Field(max_length=64_000,
                         description="Candidate policy: TOML text, or a preset name.")
     actual: str | None = Field(default=None, max_length=64_000,

@@ -16,8 +16,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
-from schemas.events import parse_timestamp
-from services.analytics.filters import FilterError, report_filters, split_values
+from services.analytics.filters import FilterError, parse_instant, report_filters, split_values
+from services.analytics.params import At, End, Start
 from services.analytics.router import jsonable
 from services.analytics.sql import instant, settings_clause
 from services.appeals import queries, remediation_sql
@@ -30,8 +30,6 @@ router = APIRouter(prefix="/v1", tags=["appeals"])
 Reader = Annotated[Principal, Depends(require_scope(Scope.READ))]
 Values = Annotated[list[str] | None, Query()]
 Output = Annotated[str, Query(alias="format", pattern="^(json|csv)$")]
-Start = Annotated[str, Query(alias="from", description="RFC 3339, inclusive")]
-End = Annotated[str, Query(alias="to", description="RFC 3339, exclusive")]
 
 
 def _context(request: Request) -> tuple[Settings, Warehouse]:
@@ -135,9 +133,9 @@ def _instant(name: str, raw: str | None) -> int:
     if raw is None:
         return int(time.time() * 1000)
     try:
-        return parse_timestamp(raw)
-    except ValueError as exc:
-        raise HTTPException(422, f"{name}: {exc}") from None
+        return parse_instant(name, raw)
+    except FilterError as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 def _remediation_params(request: Request, tenant: str, at: int) -> dict[str, Any]:
@@ -168,7 +166,7 @@ def root_causes(
 @router.get("/reports/remediation/overdue", summary="Open corrective actions past due")
 def overdue_actions(
     request: Request, principal: Reader,
-    at: Annotated[str | None, Query(description="RFC 3339; default now")] = None,
+    at: At = None,
     output: Output = "json",
 ) -> Any:
     """Corrective actions planned (in the last query_max_days) and not completed at `at`
@@ -205,7 +203,7 @@ def recurrences(
 @router.get("/reports/remediation/actions", summary="Corrective actions and their deadlines")
 def action_deadlines(
     request: Request, principal: Reader,
-    at: Annotated[str | None, Query(description="RFC 3339; default now")] = None,
+    at: At = None,
     output: Output = "json",
 ) -> Any:
     """Every corrective action recorded in the last query_max_days before `at`, with the
