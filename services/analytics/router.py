@@ -21,12 +21,24 @@ from schemas.events import Channel, format_timestamp
 from services.analytics import reports
 from services.analytics.filters import (
     TOKEN,
+    Dimension,
     FilterError,
     parse_instant,
     report_filters,
     tokens,
 )
-from services.analytics.params import End, FirstDay, LastDay, Start
+from services.analytics.params import (
+    Categories,
+    Channels,
+    End,
+    FirstDay,
+    LastDay,
+    Milestones,
+    Offices,
+    Regions,
+    Start,
+    enum_values,
+)
 from services.analytics.sql import epoch_ms, instant, settings_clause
 from services.auth import Principal, Scope, require_scope
 from services.ports import Warehouse
@@ -34,7 +46,12 @@ from services.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["analytics"])
 Reader = Annotated[Principal, Depends(require_scope(Scope.READ))]
-Values = Annotated[list[str] | None, Query()]
+GroupBy = Annotated[list[str] | None, enum_values((d.value for d in Dimension), "Group by")]
+#: Contact ids as the adapters and senders make them (uuids, CRM numbers, ast-/tkt-/web-).
+CONTACT_ID_PATTERN = ("^[A-Za-z0-9_.:@+=~\\-\u0400-\u04ff]"
+                      "[A-Za-z0-9_.:@+=~ \\-\u0400-\u04ff]{0,255}$")
+DailyGroupBy = Annotated[list[str] | None, enum_values((d.value for d in reports.DAILY_EXPR),
+                                                       "Group by")]
 
 
 def _warehouse(request: Request) -> Warehouse:
@@ -96,12 +113,12 @@ def sla_report(
     principal: Reader,
     start: Start,
     end: End,
-    channel: Values = None,
-    region: Values = None,
-    office: Values = None,
-    category: Values = None,
-    milestone: Values = None,
-    group_by: Values = None,
+    channel: Channels = None,
+    region: Regions = None,
+    office: Offices = None,
+    category: Categories = None,
+    milestone: Milestones = None,
+    group_by: GroupBy = None,
     output: Annotated[str, Query(alias="format", pattern="^(json|csv)$")] = "json",
 ) -> Any:
     """Counts per status and service level (met / (met + breached)) of the milestone clocks
@@ -134,11 +151,11 @@ def sla_daily_report(
     principal: Reader,
     start: FirstDay,
     end: LastDay,
-    channel: Values = None,
-    region: Values = None,
-    category: Values = None,
-    milestone: Values = None,
-    group_by: Values = None,
+    channel: Channels = None,
+    region: Regions = None,
+    category: Categories = None,
+    milestone: Milestones = None,
+    group_by: DailyGroupBy = None,
 ) -> dict[str, Any]:
     """The compliance report by local day of the clock's start from the table a refreshable
     view recomputes every minute (schemas/clickhouse/011_sl_daily.sql): milliseconds instead of
@@ -172,7 +189,11 @@ def sla_daily_report(
 def contact_timeline(
     request: Request,
     principal: Reader,
-    contact_id: Annotated[str, Path(max_length=256)],
+    contact_id: Annotated[str, Path(
+        max_length=256, json_schema_extra={"pattern": CONTACT_ID_PATTERN},
+        examples=["ast-1764230400.1742", "tkt-tver-1-0142"],
+        description="The contact's id as its source sent it: printable, no quotes, ';', '\\' "
+                    "or '/' (the pattern: the usual alphabet; other printable ones pass).")],
 ) -> dict[str, Any]:
     """All events, the current clock of each milestone and every alert of one contact."""
     if not TOKEN.match(contact_id) and not _is_plain_id(contact_id):
@@ -211,7 +232,7 @@ def regulatory_report(
     request: Request,
     principal: Reader,
     year: Annotated[int, Query(ge=2000, le=2100, description="The report year N")],
-    region: Values = None,
+    region: Regions = None,
 ) -> dict[str, Any]:
     """Appeals, complaints and service requests by channel for year N and N-1 (order 186,
     appendix 7), counted once per contact, by the local year of its first event."""
@@ -253,8 +274,8 @@ def live_metrics(
     request: Request,
     principal: Reader,
     window: Annotated[str, Query(pattern="^(1m|15m|today)$")] = "today",
-    channel: Values = None,
-    region: Values = None,
+    channel: Channels = None,
+    region: Regions = None,
 ) -> dict[str, Any]:
     """The newest snapshot per channel x region x office for the window kind, summed over the
     stream workers (service level = answered within target / (offered - short abandons))."""

@@ -17,7 +17,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from services.analytics.filters import FilterError, parse_instant, report_filters, split_values
-from services.analytics.params import At, End, Start
+from services.analytics.params import (
+    At,
+    Categories,
+    Channels,
+    End,
+    Offices,
+    Regions,
+    Start,
+    enum_values,
+)
 from services.analytics.router import jsonable
 from services.analytics.sql import instant, settings_clause
 from services.appeals import queries, remediation_sql
@@ -28,7 +37,7 @@ from streams.sla.remediation import load_remediation
 
 router = APIRouter(prefix="/v1", tags=["appeals"])
 Reader = Annotated[Principal, Depends(require_scope(Scope.READ))]
-Values = Annotated[list[str] | None, Query()]
+GroupBy = Annotated[list[str] | None, enum_values(queries.APPEAL_DIMENSIONS, "Group by")]
 Output = Annotated[str, Query(alias="format", pattern="^(json|csv)$")]
 
 
@@ -75,9 +84,9 @@ def _group_by(raw: list[str] | None) -> list[str]:
 
 @router.get("/reports/appeals", summary="Customer time and first-contact resolution")
 def appeal_report(
-    request: Request, principal: Reader, start: Start, end: End, channel: Values = None,
-    region: Values = None, office: Values = None, category: Values = None,
-    group_by: Values = None, output: Output = "json",
+    request: Request, principal: Reader, start: Start, end: End, channel: Channels = None,
+    region: Regions = None, office: Offices = None, category: Categories = None,
+    group_by: GroupBy = None, output: Output = "json",
 ) -> Any:
     """Appeals started in [from, to): contacts per appeal, the customer's summed waits and the
     first-contact-resolution rate, grouped by channel, region, office and/or category."""
@@ -95,8 +104,8 @@ def appeal_report(
 
 @router.get("/appeals", summary="The appeals themselves")
 def appeal_list(
-    request: Request, principal: Reader, start: Start, end: End, channel: Values = None,
-    region: Values = None, office: Values = None, category: Values = None,
+    request: Request, principal: Reader, start: Start, end: End, channel: Channels = None,
+    region: Regions = None, office: Offices = None, category: Categories = None,
     min_contacts: Annotated[int, Query(ge=1, le=1000)] = 1, output: Output = "json",
 ) -> Any:
     """Each appeal started in [from, to) with its contacts, waits and FCR (min_contacts=2:
@@ -115,8 +124,8 @@ def appeal_list(
 
 @router.get("/reports/categories", summary="Disabled, veteran, vulnerable vs everyone else")
 def category_report(
-    request: Request, principal: Reader, start: Start, end: End, channel: Values = None,
-    region: Values = None, output: Output = "json",
+    request: Request, principal: Reader, start: Start, end: End, channel: Channels = None,
+    region: Regions = None, output: Output = "json",
 ) -> Any:
     """Per customer category, side by side: SLA clocks decided and breached (outcomes that
     started in the period), and appeals, the customer's average wait and the FCR rate. The
