@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from itertools import permutations
 from typing import Any
 
 from schemas.events import MAX_STRING_LENGTH, Channel, CustomerCategory, EventType, Kind
@@ -125,18 +126,22 @@ ASTERISK_BODY: dict[str, Any] = {
 }
 
 _MONTHS = "(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
-_ADDRESS = "[a-z0-9._]{1,32}@[a-z0-9-]{1,32}[.][a-z]{2,6}"
-#: The three headers the e-mail adapter needs, in the order mail servers write them; the
-#: adapter reads them in any order, folded or not, with any other headers and a body.
+_ADDRESS = "[A-Za-z0-9._%+-]{1,32}@[A-Za-z0-9-]{1,32}[.][A-Za-z]{2,6}"
+_EOL = r"\r?\n"
+_NEEDED = (  # the three headers the adapter needs
+    r"Message-ID: <[A-Za-z0-9._%+$-]{1,32}@[A-Za-z0-9.-]{1,32}>" + _EOL,
+    f"Date: (Mon|Tue|Wed|Thu|Fri|Sat|Sun), (0[1-9]|1[0-9]|2[0-8]) {_MONTHS} {_YEARS} {_HMS} "
+    "[+-](0[0-9]|1[0-2])00" + _EOL,
+    rf"From: ([^\r\n<>@,;:\"()\[\]\\]{{0,80}}<{_ADDRESS}>|{_ADDRESS})" + _EOL,
+)
+# other header lines, folded or not, before, between and after them
+_OTHER = rf"([A-Za-z][A-Za-z-]{{0,29}}: [^\r\n]{{0,200}}{_EOL}([ \t][^\r\n]{{0,200}}{_EOL})*)*"
+#: An RFC 5322 message: the three needed headers in any order among others, then a body.
 EMAIL_BODY: dict[str, Any] = {
     "type": "string",
-    "pattern": (
-        "^Message-ID: <[A-Za-z0-9._-]{1,32}@[a-z0-9.-]{1,32}>\r?\n"
-        f"Date: (Mon|Tue|Wed|Thu|Fri|Sat|Sun), (0[1-9]|1[0-9]|2[0-8]) {_MONTHS} "
-        f"{_YEARS} {_HMS} [+-](0[0-9]|1[0-2])00\r?\n"
-        f"From: ({_ADDRESS}|[A-Za-z]{{1,20}}( [A-Za-z]{{1,20}})? <{_ADDRESS}>)"
-        "(\r?\n[\\s\\S]*)?$"
-    ),
+    "pattern": "^" + _OTHER + "("
+    + "|".join(_OTHER.join(order) for order in permutations(_NEEDED)) + ")" + _OTHER
+    + rf"({_EOL}[\s\S]*)?$",
     "example": "Message-ID: <a1@mail.example.ru>\nDate: Fri, 27 Nov 2026 09:15:00 +0300\n"
     "From: Ivan Petrov <ivan@example.ru>\nSubject: ...\n\nbody",
 }
@@ -162,9 +167,9 @@ TICKET_BODY: dict[str, Any] = {
                 "operator_id": _TEXT,
                 "number": _TEXT,
                 "window": _TEXT,
-                "priority": {"type": "string", "enum": ["normal", "disabled", "veteran"]},
-                "client": {"type": "object", "properties": _PERSON,
-                           "additionalProperties": False},
+                "priority": {**_TEXT, "description": "disabled or veteran set the "
+                             "customer category; other values are kept as an attribute."},
+                "client": {"type": "object", "properties": _PERSON},
             },
         },
     },
