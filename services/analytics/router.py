@@ -19,7 +19,26 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 
 from schemas.events import Channel, format_timestamp
 from services.analytics import reports
-from services.analytics.filters import TOKEN, FilterError, report_filters, tokens
+from services.analytics.filters import (
+    TOKEN,
+    Dimension,
+    FilterError,
+    parse_instant,
+    report_filters,
+    tokens,
+)
+from services.analytics.params import (
+    Categories,
+    Channels,
+    End,
+    FirstDay,
+    LastDay,
+    Milestones,
+    Offices,
+    Regions,
+    Start,
+    enum_values,
+)
 from services.analytics.sql import epoch_ms, instant, settings_clause
 from services.auth import Principal, Scope, require_scope
 from services.labels import LangParam, name_columns, name_rows
@@ -29,7 +48,12 @@ from streams.sla.regions import Lang
 
 router = APIRouter(prefix="/v1", tags=["analytics"])
 Reader = Annotated[Principal, Depends(require_scope(Scope.READ))]
-Values = Annotated[list[str] | None, Query()]
+GroupBy = Annotated[list[str] | None, enum_values((d.value for d in Dimension), "Group by")]
+#: Contact ids as the adapters and senders make them (uuids, CRM numbers, ast-/tkt-/web-).
+CONTACT_ID_PATTERN = ("^[A-Za-z0-9_.:@+=~\\-\u0400-\u04ff]"
+                      "[A-Za-z0-9_.:@+=~ \\-\u0400-\u04ff]{0,255}$")
+DailyGroupBy = Annotated[list[str] | None, enum_values((d.value for d in reports.DAILY_EXPR),
+                                                       "Group by")]
 
 
 def _warehouse(request: Request) -> Warehouse:
@@ -91,21 +115,21 @@ def _csv(columns: list[str], rows: list[dict[str, Any]], truncated: bool) -> Res
 def sla_report(
     request: Request,
     principal: Reader,
-    start: Annotated[str, Query(alias="from", description="RFC 3339, inclusive")],
-    end: Annotated[str, Query(alias="to", description="RFC 3339, exclusive")],
-    channel: Values = None,
-    region: Values = None,
-    office: Values = None,
-    category: Values = None,
-    milestone: Values = None,
-    group_by: Values = None,
+    start: Start,
+    end: End,
+    channel: Channels = None,
+    region: Regions = None,
+    office: Offices = None,
+    category: Categories = None,
+    milestone: Milestones = None,
+    group_by: GroupBy = None,
     output: Annotated[str, Query(alias="format", pattern="^(json|csv)$")] = "json",
     lang: LangParam = "ru",
 ) -> Any:
     """Counts per status and service level (met / (met + breached)) of the milestone clocks
-    that started in [from, to), filtered and grouped by channel, region, office, category,
-    milestone, kind, day or month (local time of the region). Grouped by region, each row
-    also names it (region_name, in ``lang``)."""
+    that started in [from, to) -- plain dates are local days, `to` included -- filtered and
+    grouped by channel, region, office, category, milestone, kind, day or month (local time
+    of the region). Grouped by region, each row also names it (region_name, in ``lang``)."""
     settings = _settings(request)
     try:
         filters = report_filters(
@@ -130,23 +154,26 @@ def sla_report(
 def sla_daily_report(
     request: Request,
     principal: Reader,
-    start: Annotated[date, Query(alias="from", description="First local day, YYYY-MM-DD")],
-    end: Annotated[date, Query(alias="to", description="Day after the last, YYYY-MM-DD")],
-    channel: Values = None,
-    region: Values = None,
-    category: Values = None,
-    milestone: Values = None,
-    group_by: Values = None,
+    start: FirstDay,
+    end: LastDay,
+    channel: Channels = None,
+    region: Regions = None,
+    category: Categories = None,
+    milestone: Milestones = None,
+    group_by: DailyGroupBy = None,
     lang: LangParam = "ru",
 ) -> dict[str, Any]:
     """The compliance report by local day of the clock's start from the table a refreshable
     view recomputes every minute (schemas/clickhouse/011_sl_daily.sql): milliseconds instead of
     seconds at millions of clocks, at most a minute old. Office and kind are not kept there:
-    use /v1/reports/sla for them."""
+    use /v1/reports/sla for them. Both days are included, as with /v1/reports/sla."""
     settings = _settings(request)
     try:
+        # the table is keyed by local day: the days travel as UTC midnight stamps of them
+        first = parse_instant("from", start.isoformat(), "UTC")
+        after = parse_instant("to", end.isoformat(), "UTC", end=True)
         filters = report_filters(
-            start=f"{start.isoformat()}T00:00:00Z", end=f"{end.isoformat()}T00:00:00Z",
+            start=format_timestamp(first), end=format_timestamp(after),
             max_days=settings.query_max_days, channel=channel, region=region,
             category=category, milestone=milestone, group_by=group_by)
     except FilterError as exc:
@@ -168,7 +195,11 @@ def sla_daily_report(
 def contact_timeline(
     request: Request,
     principal: Reader,
-    contact_id: Annotated[str, Path(max_length=256)],
+    contact_id: Annotated[str, Path(
+        max_length=256, json_schema_extra={"pattern": CONTACT_ID_PATTERN},
+        examples=["ast-1764230400.1742", "tkt-tver-1-0142"],
+        description="The contact's id as its source sent it: printable, no quotes, ';', '\\' "
+                    "or '/' (the pattern: the usual alphabet; other printable ones pass).")],
     lang: LangParam = "ru",
 ) -> dict[str, Any]:
     """All events, the current clock of each milestone and every alert of one contact."""
@@ -208,7 +239,7 @@ def regulatory_report(
     request: Request,
     principal: Reader,
     year: Annotated[int, Query(ge=2000, le=2100, description="The report year N")],
-    region: Values = None,
+    region: Regions = None,
 ) -> dict[str, Any]:
     """Appeals, complaints and service requests by channel for year N and N-1 (order 186,
     appendix 7), counted once per contact, by the local year of its first event."""
@@ -250,8 +281,8 @@ def live_metrics(
     request: Request,
     principal: Reader,
     window: Annotated[str, Query(pattern="^(1m|15m|today)$")] = "today",
-    channel: Values = None,
-    region: Values = None,
+    channel: Channels = None,
+    region: Regions = None,
     lang: LangParam = "ru",
 ) -> dict[str, Any]:
     """The newest snapshot per channel x region x office for the window kind, summed over the

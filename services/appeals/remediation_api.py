@@ -18,13 +18,14 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from schemas.codec import encode
 from schemas.events import parse_timestamp
 from services.alerts.acks import ACK_TOPIC
 from services.analytics.filters import TOKEN
+from services.analytics.params import INSTANT_PATTERN, optional
 from services.auth import Principal, Scope, require_scope
 from services.ports import PublishError
 from streams.sla.remediation import Step, load_remediation
@@ -34,8 +35,35 @@ Writer = Annotated[Principal, Depends(require_scope(Scope.INGEST))]
 _ID = TOKEN.pattern
 
 
+def _planned_needs(causes: list[str]) -> dict[str, Any]:
+    """A planned step names a root cause of the taxonomy and a region; the other steps not."""
+    return {"anyOf": [
+        {"properties": {"step": {"const": Step.PLANNED.value},
+                        "root_cause": {"type": "string", "enum": causes},
+                        "region": {"type": "string", "pattern": _ID}},
+         "required": ["step", "root_cause", "region"]},
+        {"properties": {"step": {"enum": [s.value for s in Step if s is not Step.PLANNED]}}},
+    ]}  # fmt: skip
+
+
+def _declare_taxonomy(app: FastAPI) -> None:
+    """This server's taxonomy (<data_dir>/remediation.toml) in its OpenAPI document, in place
+    of the shipped one the model declares."""
+    causes = sorted(load_remediation(app.state.settings.data_dir).root_causes)
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = build()
+        planned = schema["components"]["schemas"]["StepBody"]["anyOf"][0]
+        planned["properties"]["root_cause"]["enum"] = causes
+        return schema
+
+    setattr(app, "openapi", openapi)  # noqa: B010 -- FastAPI's documented way to customise
+
+
 @contextlib.asynccontextmanager
 async def remediation_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    _declare_taxonomy(app)
     try:
         yield
     finally:
@@ -48,16 +76,25 @@ router = APIRouter(prefix="/v1", tags=["remediation"], lifespan=remediation_life
 
 
 class StepBody(BaseModel):
+    model_config = ConfigDict(json_schema_extra=_planned_needs(
+        sorted(load_remediation(None).root_causes)))
+
     action_id: str = Field(pattern=_ID, description="The corrective action (your id).")
     step: Step
     by: str = Field(min_length=1, max_length=256, description="Who records it.")
-    root_cause: str = Field(default="", max_length=64, description="Planned: a taxonomy id.")
-    region: str = Field(default="", max_length=64, description="Planned: where the fault is.")
+    root_cause: str = Field(default="", max_length=64, examples=["meter", "outage"],
+                            description="Planned: an id of the tenant's root-cause taxonomy "
+                            "(<data_dir>/remediation.toml, else the shipped default).")
+    region: str = Field(default="", max_length=64, json_schema_extra={"pattern": f"^$|{_ID}"},
+                        description="Planned: where the fault is (a region id).")
     owner: str | None = Field(default=None, max_length=256)
-    due: str | None = Field(default=None, description="Planned: RFC 3339 due date; empty = "
+    due: str | None = Field(default=None, json_schema_extra=optional(INSTANT_PATTERN),
+                            examples=["2026-12-15T00:00:00+03:00"],
+                            description="Planned: RFC 3339 due date; empty = "
                             "the tenant's deadlines.complete after the plan.")
     complaint_ids: list[Annotated[str, Field(pattern=_ID)]] = Field(default=[], max_length=200)
-    at: str | None = Field(default=None, description="RFC 3339; default now.")
+    at: str | None = Field(default=None, json_schema_extra=optional(INSTANT_PATTERN),
+                           description="RFC 3339; default now.")
     request_id: str | None = Field(default=None, pattern=_ID,
                                    description="Idempotency key (a retry sends the same).")
     note: str | None = Field(default=None, max_length=2000)

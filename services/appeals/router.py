@@ -16,8 +16,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
-from schemas.events import parse_timestamp
-from services.analytics.filters import FilterError, report_filters, split_values
+from services.analytics.filters import FilterError, parse_instant, report_filters, split_values
+from services.analytics.params import (
+    At,
+    Categories,
+    Channels,
+    End,
+    Offices,
+    Regions,
+    Start,
+    enum_values,
+)
 from services.analytics.router import jsonable
 from services.analytics.sql import instant, settings_clause
 from services.appeals import queries, remediation_sql
@@ -30,10 +39,8 @@ from streams.sla.remediation import load_remediation
 
 router = APIRouter(prefix="/v1", tags=["appeals"])
 Reader = Annotated[Principal, Depends(require_scope(Scope.READ))]
-Values = Annotated[list[str] | None, Query()]
+GroupBy = Annotated[list[str] | None, enum_values(queries.APPEAL_DIMENSIONS, "Group by")]
 Output = Annotated[str, Query(alias="format", pattern="^(json|csv)$")]
-Start = Annotated[str, Query(alias="from", description="RFC 3339, inclusive")]
-End = Annotated[str, Query(alias="to", description="RFC 3339, exclusive")]
 
 
 def _context(request: Request) -> tuple[Settings, Warehouse]:
@@ -81,9 +88,9 @@ def _group_by(raw: list[str] | None) -> list[str]:
 
 @router.get("/reports/appeals", summary="Customer time and first-contact resolution")
 def appeal_report(
-    request: Request, principal: Reader, start: Start, end: End, channel: Values = None,
-    region: Values = None, office: Values = None, category: Values = None,
-    group_by: Values = None, output: Output = "json", lang: LangParam = "ru",
+    request: Request, principal: Reader, start: Start, end: End, channel: Channels = None,
+    region: Regions = None, office: Offices = None, category: Categories = None,
+    group_by: GroupBy = None, output: Output = "json", lang: LangParam = "ru",
 ) -> Any:
     """Appeals started in [from, to): contacts per appeal, the customer's summed waits and the
     first-contact-resolution rate, grouped by channel, region, office and/or category."""
@@ -102,8 +109,8 @@ def appeal_report(
 
 @router.get("/appeals", summary="The appeals themselves")
 def appeal_list(
-    request: Request, principal: Reader, start: Start, end: End, channel: Values = None,
-    region: Values = None, office: Values = None, category: Values = None,
+    request: Request, principal: Reader, start: Start, end: End, channel: Channels = None,
+    region: Regions = None, office: Offices = None, category: Categories = None,
     min_contacts: Annotated[int, Query(ge=1, le=1000)] = 1, output: Output = "json",
     lang: LangParam = "ru",
 ) -> Any:
@@ -123,8 +130,8 @@ def appeal_list(
 
 @router.get("/reports/categories", summary="Disabled, veteran, vulnerable vs everyone else")
 def category_report(
-    request: Request, principal: Reader, start: Start, end: End, channel: Values = None,
-    region: Values = None, output: Output = "json",
+    request: Request, principal: Reader, start: Start, end: End, channel: Channels = None,
+    region: Regions = None, output: Output = "json",
 ) -> Any:
     """Per customer category, side by side: SLA clocks decided and breached (outcomes that
     started in the period), and appeals, the customer's average wait and the FCR rate. The
@@ -141,9 +148,9 @@ def _instant(name: str, raw: str | None) -> int:
     if raw is None:
         return int(time.time() * 1000)
     try:
-        return parse_timestamp(raw)
-    except ValueError as exc:
-        raise HTTPException(422, f"{name}: {exc}") from None
+        return parse_instant(name, raw)
+    except FilterError as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 def _remediation_params(request: Request, tenant: str, at: int) -> dict[str, Any]:
@@ -176,7 +183,7 @@ def root_causes(
 @router.get("/reports/remediation/overdue", summary="Open corrective actions past due")
 def overdue_actions(
     request: Request, principal: Reader,
-    at: Annotated[str | None, Query(description="RFC 3339; default now")] = None,
+    at: At = None,
     output: Output = "json", lang: LangParam = "ru",
 ) -> Any:
     """Corrective actions planned (in the last query_max_days) and not completed at `at`
@@ -214,7 +221,7 @@ def recurrences(
 @router.get("/reports/remediation/actions", summary="Corrective actions and their deadlines")
 def action_deadlines(
     request: Request, principal: Reader,
-    at: Annotated[str | None, Query(description="RFC 3339; default now")] = None,
+    at: At = None,
     output: Output = "json", lang: LangParam = "ru",
 ) -> Any:
     """Every corrective action recorded in the last query_max_days before `at`, with the

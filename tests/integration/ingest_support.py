@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from fastapi import FastAPI
 
 from schemas.events import format_timestamp
 from services.api.app import create_app
@@ -86,14 +87,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(settings: Settings) -> Iterator[str]:
-    """The app (create_app) on a free port in a thread; yields its base URL.
+def serve(settings: Settings, app: FastAPI | None = None, lifespan: str = "off") -> Iterator[str]:
+    """The app (``app``, else create_app) on a free port in a thread; yields its base URL.
 
-    Lifespan is off: the warehouse and sink lifespans are not what these tests are about;
-    the ingest producer is closed here instead, as ingest_lifespan would."""
+    Lifespan is off by default: the warehouse and sink lifespans are not what the ingest tests
+    are about; the ingest producer is closed here instead, as ingest_lifespan would. With
+    ``lifespan="on"`` the app's own lifespans run (and close what they opened)."""
     port = free_port()
-    app = create_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    app = app if app is not None else create_app(settings)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                            lifespan=lifespan)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -108,5 +111,5 @@ def serve(settings: Settings) -> Iterator[str]:
         server.should_exit = True
         thread.join(30)
         service = getattr(app.state, "ingest", None)
-        if service is not None:
+        if service is not None and lifespan == "off":
             service.close()

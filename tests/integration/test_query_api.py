@@ -164,6 +164,62 @@ def test_compliance_rejects_malicious_or_unbounded_filters(
     assert r.status_code == 422, r.text
 
 
+# --- plain dates (analysts' from/to) -----------------------------------------------------------
+
+
+def _totals(api: dict[str, Any], **params: Any) -> Any:
+    r = api["client"].get("/v1/reports/sla", params=params, headers=api["a"])
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_plain_dates_are_local_days_and_to_includes_its_day(api: dict[str, Any]) -> None:
+    # A's clocks: four start on 10 March (09:00-11:00 UTC), a3 on 11 March 09:00 UTC
+    tenth = _totals(api, **{"from": "2026-03-10", "to": "2026-03-10"})
+    assert tenth["rows"][0]["total"] == 4
+    assert (tenth["from"], tenth["to"]) == ("2026-03-10", "2026-03-10")  # echoed as asked
+    assert _totals(api, **{"from": "2026-03-10", "to": "2026-03-11"})["rows"][0]["total"] == 5
+    assert _totals(api, **{"from": "2026-03-11", "to": "2026-03-11"})["rows"][0]["total"] == 1
+    # the same as the instants of Moscow midnights: [10 March 00:00+03:00, 12 March 00:00+03:00)
+    instants = {"from": "2026-03-10T00:00:00+03:00", "to": "2026-03-12T00:00:00+03:00"}
+    assert _totals(api, **instants)["rows"] == _totals(
+        api, **{"from": "2026-03-10", "to": "2026-03-11"})["rows"]
+
+
+def test_plain_dates_follow_the_zone_of_the_region(api: dict[str, Any]) -> None:
+    """kursk's a3 starts 2026-03-11T09:00Z, on the 11th in Moscow time. The seed has no clocks
+    in other zones: for novosibirsk this only shows the dates are read (in Asia/Novosibirsk,
+    test_report_dates.py has the arithmetic) and filtered by region."""
+    kursk = _totals(api, **{"from": "2026-03-11", "to": "2026-03-11", "region": "kursk"})
+    assert kursk["rows"][0]["total"] == 1
+    nsk = _totals(api, **{"from": "2026-03-10", "to": "2026-03-10", "region": "novosibirsk"})
+    assert nsk["rows"][0]["total"] == 0
+
+
+@pytest.mark.parametrize(("params", "names"), [
+    ({"from": "2026-13-01", "to": "2026-03-07"}, "from"),
+    ({"from": "2026-03-01", "to": "2026-03-07 12:00"}, "to"),
+    ({"from": "2026-03-01", "to": "0001-01-01"}, "to"),
+    ({"from": "2026-03-08", "to": "2026-03-07"}, "to must be later than from"),
+    ({"from": "2026-03-01", "to": "2026-03-07", "region": ["tver", "novosibirsk"]},
+     "time zones"),
+])
+def test_bad_plain_dates_are_a_422_naming_the_parameter(
+    api: dict[str, Any], params: dict[str, Any], names: str
+) -> None:
+    r = api["client"].get("/v1/reports/sla", params=params, headers=api["a"])
+    assert r.status_code == 422, r.text
+    assert names in r.json()["detail"]
+
+
+def test_the_openapi_says_how_plain_dates_are_read(api: dict[str, Any]) -> None:
+    spec = api["client"].get("/openapi.json").json()
+    params = {p["name"]: p for p in spec["paths"]["/v1/reports/sla"]["get"]["parameters"]}
+    assert "plain date" in params["from"]["description"]
+    assert "included whole" in params["to"]["description"]
+    assert params["to"]["schema"]["pattern"].startswith("^(19[7-9]")
+
+
 def test_every_endpoint_needs_a_read_key(api: dict[str, Any]) -> None:
     client = api["client"]
     paths = [
@@ -297,7 +353,7 @@ def test_daily_report_equals_the_exact_report(api: dict[str, Any]) -> None:
         exact = api["client"].get("/v1/reports/sla", headers=api[key],
                                   params={**PERIOD, "group_by": group}).json()["rows"]
         r = api["client"].get("/v1/reports/sla/daily", headers=api[key], params={
-            "from": "2026-03-01", "to": "2026-04-01", "group_by": group})
+            "from": "2026-03-01", "to": "2026-03-31", "group_by": group})  # to is included
         assert r.status_code == 200, r.text
         daily = r.json()
         assert daily["refreshed_at"] is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,23 @@ def test_api_whatif_rows_name_their_region(client: Any) -> None:
         assert r.status_code == 200, r.text
         row = next(x for x in r.json()["rows"] if x["milestone"] == "phone.answer")
         assert (row["region"], row["region_name"], row["total"]) == ("tver", name, 4)
+
+
+def test_api_whatif_takes_the_policy_as_json_too(client: Any) -> None:
+    """The policy file's mapping as a JSON object (PolicyDoc) gives the same answer as its TOML
+    text; a plain-date period is read as Moscow days, `to` included."""
+    c, key_a, _ = client
+    doc = tomllib.loads(phone_30s_policy())
+    body = {"from": "2026-03-01", "to": "2026-03-31", "actual": "rao-ues-2007"}
+    as_json = c.post("/v1/sla/whatif", headers=key_a, json={**body, "policy": doc})
+    as_toml = c.post("/v1/sla/whatif", headers=key_a,
+                     json={**body, "policy": phone_30s_policy()})
+    assert as_json.status_code == 200, as_json.text
+    assert as_json.json() == as_toml.json()
+    assert _phone(as_json.json())["whatif_target_s"] == 30
+    bad = {**doc, "milestones": [{**doc["milestones"][0], "start": "teleported"}]}
+    r = c.post("/v1/sla/whatif", headers=key_a, json={**body, "policy": bad})
+    assert r.status_code == 422 and "start" in r.text
 
 
 def test_api_whatif_is_tenant_scoped(client: Any) -> None:

@@ -10,17 +10,26 @@ import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from schemas.events import Kind
+from services.analytics.filters import TOKEN
 from services.auth import Principal, Scope, require_scope
 from services.ingest.adapters import AdapterError, asterisk, rfc5322, ticket, webform
 from services.ingest.http import errors_detail, ingest_items, read_body
-from services.ingest.openapi import ERROR_RESPONSES, body
+from services.ingest.openapi import (
+    ASTERISK_BODY,
+    EMAIL_BODY,
+    ERROR_RESPONSES,
+    TICKET_BODY,
+    WEB_FORM_BODY,
+    body,
+)
 from services.ingest.validation import EventError
 
 router = APIRouter(prefix="/adapters", tags=["ingest adapters"])
 Ingestor = Annotated[Principal, Depends(require_scope(Scope.INGEST))]
-Region = Annotated[str, Query(min_length=1, max_length=64, description="Region of the source.")]
+Region = Annotated[str, Query(min_length=1, max_length=64, description="Region of the source.",
+                              json_schema_extra={"pattern": TOKEN.pattern},
+                              examples=["tver"])]
 KindQ = Annotated[Kind | None, Query(description="Kind of every contact from this source.")]
-OBJECT = {"type": "object"}
 
 
 def _adapter_error(exc: AdapterError) -> HTTPException:
@@ -51,7 +60,7 @@ def _now_ms() -> int:
 @router.post(
     "/asterisk",
     summary="Asterisk queue events (QueueCallerJoin, AgentConnect, QueueCallerAbandon)",
-    openapi_extra=body({"oneOf": [OBJECT, {"type": "array", "items": OBJECT}]}),
+    openapi_extra=body(ASTERISK_BODY),
     responses=ERROR_RESPONSES,
 )
 async def asterisk_events(
@@ -77,7 +86,7 @@ async def asterisk_events(
 @router.post(
     "/email",
     summary="An RFC 5322 message (headers only) received by a mailbox",
-    openapi_extra=body({"type": "string"}, "message/rfc822", "text/plain"),
+    openapi_extra=body(EMAIL_BODY, "message/rfc822", "text/plain"),
     responses=ERROR_RESPONSES,
 )
 async def email_message(
@@ -102,7 +111,7 @@ async def email_message(
 @router.post(
     "/queue-ticket",
     summary="Office electronic-queue ticket webhook (created, called, completed, no-show)",
-    openapi_extra=body(OBJECT),
+    openapi_extra=body(TICKET_BODY),
     responses=ERROR_RESPONSES,
 )
 async def queue_ticket(request: Request, principal: Ingestor, region: Region) -> dict[str, Any]:
@@ -117,7 +126,7 @@ async def queue_ticket(request: Request, principal: Ingestor, region: Region) ->
 @router.post(
     "/web-form",
     summary="Web-form submission from the utility's site",
-    openapi_extra=body(OBJECT),
+    openapi_extra=body(WEB_FORM_BODY),
     responses=ERROR_RESPONSES,
 )
 async def web_form(request: Request, principal: Ingestor, region: Region) -> dict[str, Any]:
