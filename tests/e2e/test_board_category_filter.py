@@ -5,7 +5,6 @@ feed and risk items, the choice survives a reload, and priority items name their
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ from services.api.app import create_app
 from services.auth import KeyStore, Scope, TenantType, key_store_path
 from services.migrate import migrate
 from services.settings import load_settings
-from tests.fixtures.kafka import free_port
+from tests.fixtures.served import serve_app
 
 pytestmark = [pytest.mark.slow]
 CHROMIUM = "/usr/bin/chromium"
@@ -55,8 +54,6 @@ def _alert(contact: str, category: str, now: int) -> dict[str, Any]:
 
 @pytest.fixture
 def board_api(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    import uvicorn
-
     settings = load_settings(data_dir=tmp_path, sink_in_api=False, board_feed=False)
     _, key = KeyStore(key_store_path(tmp_path)).create(
         "mrsk", [Scope.READ], tenant_type=TenantType.GRID, now_ms=int(time.time() * 1000))
@@ -64,22 +61,13 @@ def board_api(tmp_path: Path) -> Iterator[dict[str, Any]]:
     migrate(warehouse)
     app = create_app(settings)
     app.state.warehouse = warehouse
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
     try:
-        deadline = time.monotonic() + 30
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert server.started, "uvicorn did not start"
-        now = int(time.time() * 1000)
-        for contact, category in (("call-disabled", "disabled"), ("call-standard", "standard")):
-            app.state.board.apply("SlaAlertRaised", _alert(contact, category, now))
-        yield {"url": f"http://127.0.0.1:{port}", "key": key}
+        with serve_app(app) as url:
+            now = int(time.time() * 1000)
+            for contact, category in (("call-disabled", "disabled"), ("call-standard", "standard")):
+                app.state.board.apply("SlaAlertRaised", _alert(contact, category, now))
+            yield {"url": url, "key": key}
     finally:
-        server.should_exit = True
-        thread.join(30)
         warehouse.close()
 
 

@@ -6,7 +6,6 @@ region as its id, and the region filter still sends ids."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ from services.api.app import create_app
 from services.auth import KeyStore, Scope, TenantType, key_store_path
 from services.settings import load_settings
 from tests.e2e import test_board_category_filter as category_filter
-from tests.fixtures.kafka import free_port
+from tests.fixtures.served import serve_app
 
 pytestmark = [pytest.mark.slow]
 page = category_filter.page  # the same Chromium fixture
@@ -51,33 +50,20 @@ def _storm(region: str, now: int) -> dict[str, Any]:
 
 @pytest.fixture
 def board_api(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    import uvicorn
-
     settings = load_settings(data_dir=tmp_path, sink_in_api=False, board_feed=False)
     # instants relative to now: the board drops storms an hour old and risks 12 hours overdue
     now = int(time.time() * 1000)
     _, key = KeyStore(key_store_path(tmp_path)).create(
         "mrsk", [Scope.READ], tenant_type=TenantType.GRID, now_ms=now)
     app = create_app(settings)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert server.started, "uvicorn did not start"
+    with serve_app(app) as url:
         board = app.state.board
         for contact, region in (("call-tver", "tver"), ("call-kursk", "kursk"),
                                 ("call-nowhere", "atlantis")):
             board.apply("SlaAlertRaised", _alert(contact, region, now))
         board.apply("MetricsSnapshotTaken", _metrics("tver", now))
         board.apply("OutageStormSuspected", _storm("kursk", now))
-        yield {"url": f"http://127.0.0.1:{port}", "key": key}
-    finally:
-        server.should_exit = True
-        thread.join(30)
+        yield {"url": url, "key": key}
 
 
 def _meta(tab: Any, contact: str) -> str:

@@ -5,7 +5,6 @@ gets the switch, and with it on also sees the other tenant's storm, named and wi
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from services.api.app import create_app
 from services.auth import KeyStore, Scope, TenantType, key_store_path
 from services.settings import load_settings
 from tests.e2e import test_board_category_filter as category_filter
-from tests.fixtures.kafka import free_port
+from tests.fixtures.served import serve_app
 
 pytestmark = [pytest.mark.slow]
 page = category_filter.page  # the same Chromium fixture
@@ -31,8 +30,6 @@ def _storm(tenant: str, now: int) -> dict[str, Any]:
 
 @pytest.fixture
 def board_api(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    import uvicorn
-
     settings = load_settings(data_dir=tmp_path, sink_in_api=False, board_feed=False)
     store = KeyStore(key_store_path(tmp_path))
     now = int(time.time() * 1000)
@@ -40,21 +37,10 @@ def board_api(tmp_path: Path) -> Iterator[dict[str, Any]]:
     _, wide = store.create("mrsk", [Scope.READ, Scope.REGION_STORMS], tenant_type=None,
                            now_ms=now)
     app = create_app(settings)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert server.started, "uvicorn did not start"
+    with serve_app(app) as url:
         for tenant in ("mrsk", "tns"):
             app.state.board.apply("OutageStormSuspected", _storm(tenant, now))
-        yield {"url": f"http://127.0.0.1:{port}", "read": read, "wide": wide}
-    finally:
-        server.should_exit = True
-        thread.join(30)
+        yield {"url": url, "read": read, "wide": wide}
 
 
 def _login(tab: Any, url: str, key: str) -> None:

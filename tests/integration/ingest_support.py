@@ -4,21 +4,18 @@ personal data the tests can look for on the topic afterwards."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI
 
 from schemas.events import format_timestamp
 from services.api.app import create_app
 from services.auth import KeyStore, Scope, TenantType
 from services.settings import Settings, load_settings
+from tests.fixtures.served import serve_app
 
 TENANT = "mrsk-center"
 BASE_MS = 1_795_740_000_000  # 2026-11-27T00:40:00Z, in the past for the skew check
@@ -80,12 +77,6 @@ def make_events(n: int, prefix: str, start: int = 0) -> list[dict[str, Any]]:
     return out
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def serve(settings: Settings, app: FastAPI | None = None, lifespan: str = "off") -> Iterator[str]:
     """The app (``app``, else create_app) on a free port in a thread; yields its base URL.
@@ -93,23 +84,11 @@ def serve(settings: Settings, app: FastAPI | None = None, lifespan: str = "off")
     Lifespan is off by default: the warehouse and sink lifespans are not what the ingest tests
     are about; the ingest producer is closed here instead, as ingest_lifespan would. With
     ``lifespan="on"`` the app's own lifespans run (and close what they opened)."""
-    port = free_port()
     app = app if app is not None else create_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            lifespan=lifespan)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the API did not start")
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        with serve_app(app, lifespan) as url:
+            yield url
     finally:
-        server.should_exit = True
-        thread.join(30)
         service = getattr(app.state, "ingest", None)
         if service is not None and lifespan == "off":
             service.close()
