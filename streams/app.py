@@ -21,6 +21,7 @@ import faust
 from faust.serializers import codecs
 
 from schemas import codec
+from schemas.units import MINUTE_MS
 from services.settings import Settings
 from streams.agents import register_agents
 from streams.live_metrics import MetricsConfig
@@ -62,7 +63,7 @@ def broker_url(bootstrap: str) -> str:
 def storm_config(settings: Settings) -> StormConfig:
     scopes = tuple(s.strip() for s in settings.storm_scopes.split(",") if s.strip())
     return StormConfig(
-        window_ms=settings.storm_window_min * 60_000,
+        window_ms=settings.storm_window_min * MINUTE_MS,
         factor=settings.storm_factor,
         min_count=settings.storm_min_count,
         default_hourly=settings.storm_default_hourly,

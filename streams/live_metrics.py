@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from schemas.events import Channel, ContactEvent, EventType
-from schemas.units import MINUTE_MS
+from schemas.units import HOUR_MS, MINUTE_MS
 from streams.sla.regions import timezone_for
 
 WINDOWS: Mapping[str, int] = {"1m": MINUTE_MS, "15m": 15 * MINUTE_MS}
@@ -103,7 +103,7 @@ def _local_day_of_hour(region: str, hour_index: int) -> tuple[int, int]:
 def local_day(region: str, instant: int) -> tuple[int, int]:
     """(start, end) epoch ms of the region's local day containing `instant` (zone offsets are
     whole hours in every region served, so the answer is cached per UTC hour)."""
-    return _local_day_of_hour(region, instant // 3_600_000)
+    return _local_day_of_hour(region, instant // HOUR_MS)
 
 
 def contributions(facts: ContactFacts, cfg: MetricsConfig) -> list[tuple[Bucket, str, int]]:

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.events import Channel, ContactEvent, EventType
-from schemas.units import HOUR_MS
+from schemas.units import HOUR_MS, MINUTE_MS
 from services.alerts.erlang import agents_needed
 
-ACTIVE_WINDOW_MS = 15 * 60_000
+ACTIVE_WINDOW_MS = 15 * MINUTE_MS
 QueueKey = tuple[str, str, str]
 _ARRIVAL = (EventType.QUEUED, EventType.RECEIVED)
 _HANDLED_END = (EventType.CLOSED, EventType.RESOLVED)

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 
 from schemas.events import Channel, format_timestamp
+from schemas.units import DAY_MS, HOUR_MS
 from services.analytics import reports
 from services.analytics.filters import (
     TOKEN,
@@ -293,7 +294,7 @@ def live_metrics(
                                  max_days=1, channel=channel, region=region)
     except FilterError as exc:
         raise HTTPException(422, str(exc)) from None
-    lookback_ms = 2 * 86_400_000 if window == "today" else 3_600_000
+    lookback_ms = 2 * DAY_MS if window == "today" else HOUR_MS
     params: dict[str, Any] = {
         "tenant": principal.tenant, "window": window, "limit": settings.query_max_rows,
         "since": instant(int(time.time() * 1000) - lookback_ms),

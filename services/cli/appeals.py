@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from schemas.events import parse_timestamp
+from schemas.units import DAY_MS
 from services.errors import UserError
 from services.settings import load_settings
 
@@ -47,7 +48,7 @@ def link_command(
     scope = Scope(tenant, _instant("--from", start), _instant("--to", end))
     warehouse = open_warehouse(settings)
     try:
-        result = link_appeals(warehouse, scope, window_ms=days * 86_400_000,
+        result = link_appeals(warehouse, scope, window_ms=days * DAY_MS,
                               linked_at=int(time.time() * 1000))
     finally:
         warehouse.close()

@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from schemas.events import parse_timestamp
+from schemas.units import DAY_MS, MINUTE_MS
 from services.errors import UserError
 from services.simulator.generate import generate
 from services.simulator.model import TENANTS, SimConfig, Storm, random_storms
@@ -203,7 +204,7 @@ def register(app: typer.Typer) -> None:
             seed,
             regions,
             start_ms,
-            start_ms + round(days * 86_400_000),
+            start_ms + round(days * DAY_MS),
             int(days // 7) if random_storms_count is None else random_storms_count,
         )
         if outage_region is not None:
@@ -214,8 +215,8 @@ def register(app: typer.Typer) -> None:
                 )
             storm = Storm(
                 outage_region,
-                start_ms + round(outage_at * 60_000),
-                round(outage_minutes * 60_000),
+                start_ms + round(outage_at * MINUTE_MS),
+                round(outage_minutes * MINUTE_MS),
                 outage_factor,
             )
             storms = (*storms, storm)

@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from random import Random
 
 from schemas.events import Channel, EventType, Kind
-from schemas.units import HOUR_MS
+from schemas.units import HOUR_MS, MINUTE_MS
 from services.simulator.calendar import Schedule
 from services.simulator.model import Behaviour, Timing
 from services.simulator.queueing import AgentPool
 
 Step = tuple[int, EventType, str | None]  # (occurred_at ms, type, agent)
-MAX_LEAD_MS = 60_000  # received precedes queued by at most this much (IVR, ticket machine)
+MAX_LEAD_MS = MINUTE_MS  # received precedes queued by at most this much (IVR, ticket machine)
 
 
 @dataclass(slots=True)

@@ -14,6 +14,7 @@ from random import Random
 from types import MappingProxyType
 
 from schemas.events import Channel, CustomerCategory, Kind
+from schemas.units import DAY_MS, HOUR_MS, MINUTE_MS
 from streams.sla.regions import MRSK_CENTER_REGIONS
 
 
@@ -195,7 +196,7 @@ class Storm:
 
     region: str
     start_ms: int
-    duration_ms: int = 3_600_000
+    duration_ms: int = HOUR_MS
     factor: float = 5.0
 
     def covers(self, t: int) -> bool:
@@ -252,7 +253,7 @@ class SimConfig:
 
     @property
     def end_ms(self) -> int:
-        return self.start_ms + round(self.days * 86_400_000)
+        return self.start_ms + round(self.days * DAY_MS)
 
     def tenant_specs(self) -> tuple[TenantSpec, ...]:
         unknown = [t for t in self.tenants if t not in TENANTS]
@@ -269,6 +270,6 @@ def random_storms(
     storms = []
     for _ in range(count):
         region = rng.choice(regions)
-        at = rng.randrange(start_ms, max(start_ms + 1, end_ms - 3_600_000))
-        storms.append(Storm(region, at - at % 60_000, factor=round(rng.uniform(3.0, 6.0), 1)))
+        at = rng.randrange(start_ms, max(start_ms + 1, end_ms - HOUR_MS))
+        storms.append(Storm(region, at - at % MINUTE_MS, factor=round(rng.uniform(3.0, 6.0), 1)))
     return tuple(sorted(storms, key=lambda s: s.start_ms))

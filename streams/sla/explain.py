@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from schemas.units import DAY_MS, HOUR_MS, MINUTE_MS
 from streams.sla.clock import evaluate
 from streams.sla.policy import Policy
 from streams.sla.regions import timezone_for
@@ -20,9 +21,9 @@ from streams.sla.state import ContactState
 def human_duration(ms: int) -> str:
     """12345678 -> '3h 25m 45.678s' (days, hours, minutes, seconds; zero parts left out)."""
     sign, ms = ("-", -ms) if ms < 0 else ("", ms)
-    days, rest = divmod(ms, 86_400_000)
-    hours, rest = divmod(rest, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
+    days, rest = divmod(ms, DAY_MS)
+    hours, rest = divmod(rest, HOUR_MS)
+    minutes, rest = divmod(rest, MINUTE_MS)
     seconds = f"{rest / 1000:g}s" if rest or not (days or hours or minutes) else ""
     parts = [f"{days}d" if days else "", f"{hours}h" if hours else "",
              f"{minutes}m" if minutes else "", seconds]

@@ -19,12 +19,13 @@ from types import MappingProxyType
 from typing import Any
 
 from schemas.events import Channel, CustomerCategory, EventType, Kind
+from schemas.units import DAY_MS, HOUR_MS, MINUTE_MS
 from streams.sla.calendars import CalendarError, validate_calendar_id
 
 PRESETS: tuple[str, ...] = ("rao-ues-2007", "minenergo-186")
 _DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|min|h|d)\s*$")
-_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
-_MAX_TARGET_MS = 366 * 86_400_000  # a year: longer targets are typos, and calendars walk days
+_UNIT_MS = {"ms": 1, "s": 1000, "m": MINUTE_MS, "min": MINUTE_MS, "h": HOUR_MS, "d": DAY_MS}
+_MAX_TARGET_MS = 366 * DAY_MS  # a year: longer targets are typos, and calendars walk days
 
 
 class PolicyError(ValueError):

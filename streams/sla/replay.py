@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from schemas.events import ContactEvent, EventValidationError, parse_event
+from schemas.units import MINUTE_MS
 from streams.sla.clock import Outcome, Status, evaluate
 from streams.sla.fastparse import fast_event
 from streams.sla.policy import Policy
@@ -99,7 +100,7 @@ def format_instant(epoch_ms: int | None) -> str | None:
     path)."""
     if epoch_ms is None:
         return None
-    minute, ms = divmod(epoch_ms, 60_000)
+    minute, ms = divmod(epoch_ms, MINUTE_MS)
     prefix = _MINUTES.get(minute)
     if prefix is None:
         prefix = datetime.fromtimestamp(minute * 60, UTC).strftime("%Y-%m-%dT%H:%M:")

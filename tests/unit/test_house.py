@@ -97,3 +97,14 @@ def test_one_definition_of_each_length_of_time() -> None:
     where = [str(path.relative_to(REPO)) for path in _modules().values()
              if pattern.search(path.read_text())]
     assert where == ["schemas/units.py"]
+
+
+def test_no_length_of_time_is_spelt_as_a_literal() -> None:
+    """A day, hour or minute in milliseconds is DAY_MS, HOUR_MS or MINUTE_MS, never its digits
+    (86_400_000 had been written out in eleven modules)."""
+    literal = re.compile(r"(?<![\w.])(86_?400_?000|3_?600_?000|60_?000)(?![\w.])")
+    where = [f"{path.relative_to(REPO)}:{number}"
+             for path in _modules().values() if path.name != "units.py"
+             for number, line in enumerate(path.read_text().splitlines(), 1)
+             if literal.search(line.split("#")[0])]
+    assert where == []
