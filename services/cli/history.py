@@ -17,21 +17,25 @@ import typer
 
 from services.errors import UserError
 
-FromOpt = Annotated[str | None, typer.Option("--from", help="RFC 3339; contacts whose first "
-                                             "event is at or after this instant.")]
-ToOpt = Annotated[str | None, typer.Option("--to", help="RFC 3339; ... and before this one.")]
+FromOpt = Annotated[str | None, typer.Option("--from", help="RFC 3339 instant or a plain date "
+                                             "(Moscow midnight); contacts whose first event is "
+                                             "at or after it.")]
+ToOpt = Annotated[str | None, typer.Option("--to", help="RFC 3339 (exclusive) or a plain date "
+                                           "(that day included); ... and before it.")]
 TenantOpt = Annotated[str | None, typer.Option(help="Only this tenant (default: all).")]
 
 
 def _instant(name: str, text: str | None) -> int | None:
-    from schemas.events import parse_timestamp
+    """An option's time bound, read as the reports' ``from``/``to`` are (one parser): an RFC
+    3339 instant, or a plain date as a Moscow day (``--to`` includes its day)."""
+    from services.analytics.filters import FilterError, parse_instant
 
     if text is None:
         return None
     try:
-        return parse_timestamp(text)
-    except ValueError as exc:
-        raise UserError(f"{name}: {exc}") from None
+        return parse_instant(name, text, end=name == "--to")
+    except FilterError as exc:
+        raise UserError(str(exc)) from None
 
 
 def _policy(name: str) -> Any:
@@ -43,7 +47,7 @@ def _policy(name: str) -> Any:
         raise UserError(str(exc)) from None
 
 
-def _scope(tenant: str | None, start: str | None, end: str | None) -> Any:
+def scope_options(tenant: str | None, start: str | None, end: str | None) -> Any:
     from services.analytics.scope import Scope
 
     scope = Scope(tenant, _instant("--from", start), _instant("--to", end))
@@ -124,7 +128,7 @@ def backfill_command(
 
     settings = load_settings()
     pol = _policy(policy or settings.sla_policy)
-    scope = _scope(tenant, start, end)
+    scope = scope_options(tenant, start, end)
     when = _instant("--as-of", as_of)
     warehouse = open_warehouse(settings)
     bar, on_total, update = _progress_bar("backfill")
@@ -167,7 +171,7 @@ def whatif_command(
         raise UserError(f"--by: {exc}") from None
     settings = load_settings()
     candidate, current = _policy(policy), _policy(actual or settings.sla_policy)
-    scope = _scope(tenant, start, end)
+    scope = scope_options(tenant, start, end)
     warehouse = open_warehouse(settings)
     bar, on_total, update = _progress_bar("what-if")
     try:

@@ -128,3 +128,18 @@ def test_the_declared_pattern_matches_what_the_parser_accepts() -> None:
         assert not pattern.search(bad)
         with pytest.raises(FilterError):
             parse_instant("from", bad)
+
+
+def test_the_cli_reads_from_and_to_as_the_api_does() -> None:
+    from services.cli.history import scope_options
+    from services.errors import UserError
+
+    scope = scope_options("mrsk", "2026-12-01", "2026-12-07")
+    assert (scope.start_ms, scope.end_ms) == (ms("2026-11-30T21:00:00Z"),
+                                              ms("2026-12-07T21:00:00Z"))
+    scope = scope_options(None, "2026-12-01T09:00:00+03:00", None)
+    assert (scope.start_ms, scope.end_ms) == (ms("2026-12-01T06:00:00Z"), None)
+    with pytest.raises(UserError, match="--from"):
+        scope_options(None, "01.12.2026", None)
+    with pytest.raises(UserError, match="later"):
+        scope_options(None, "2026-12-07", "2026-12-01")
