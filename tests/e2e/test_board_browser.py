@@ -21,33 +21,19 @@ import pytest
 from schemas.codec import decode
 from schemas.events import format_timestamp
 from tests.fixtures.board_stack import BoardStack
+from tests.fixtures.browser import russian_page
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
 OUTPUT = Path(__file__).resolve().parents[1] / "output"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 TARGET_MS = 40_000
 SLACK_MS = 2_000
 
 
 @pytest.fixture
 def browser_page() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: deploy/bootstrap.sh installs Debian's chromium",
-                    pytrace=False)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1366, "height": 768},
-                                      locale="ru-RU", timezone_id="Europe/Moscow")
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
-            browser.close()
+    with russian_page(viewport={"width": 1366, "height": 768}) as tab:
+        yield tab
 
 
 def queue_call(stack: BoardStack, contact_id: str, region: str, at_ms: int) -> None:

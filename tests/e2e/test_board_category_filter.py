@@ -17,30 +17,17 @@ from services.api.app import create_app
 from services.auth import KeyStore, Scope, TenantType, key_store_path
 from services.migrate import migrate
 from services.settings import load_settings
+from tests.fixtures.browser import russian_page
 from tests.fixtures.served import serve_app
 
 pytestmark = [pytest.mark.slow]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture
 def page() -> Iterator[Any]:
-    """A Russian-locale page of Debian's chromium (as tests/e2e/test_board_browser.py uses)."""
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: deploy/bootstrap.sh installs Debian's chromium",
-                    pytrace=False)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="ru-RU", timezone_id="Europe/Moscow")
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
-            browser.close()
+    """A Russian-locale page of Debian's chromium (tests/fixtures/browser.py)."""
+    with russian_page() as tab:
+        yield tab
 
 
 def _alert(contact: str, category: str, now: int) -> dict[str, Any]:
