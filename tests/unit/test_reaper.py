@@ -58,6 +58,12 @@ def test_children_die_when_the_suite_is_killed() -> None:
 def test_what_the_suite_starts_carries_the_marker() -> None:
     child = subprocess.Popen(["sleep", "30"], start_new_session=True)
     try:
+        # /proc may not show the new program's environment at once on a busy machine (it
+        # failed once in CI, with another suite running): give it a few seconds
+        deadline = time.monotonic() + 5
+        while (child.pid not in marked_processes(os.environ[MARKER_VAR])
+               and time.monotonic() < deadline):
+            time.sleep(0.05)
         assert child.pid in marked_processes(os.environ[MARKER_VAR])
     finally:
         child.kill()
