@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -185,6 +185,18 @@ class Settings(BaseSettings):
     worker_timer_interval_s: float = Field(
         default=0.1, gt=0, description="How often the worker checks for passed SLA deadlines (s)."
     )
+    worker_judge_by_log: bool = Field(
+        default=True,
+        description="Worker: judge warnings and breaches at each partition's read watermark "
+        "(the instant up to which its log is read), not at the wall clock alone, so an event "
+        "already in Kafka stops its clock before the breach is judged (docs/streams.md).",
+    )
+    allowed_lateness: str = Field(
+        default="",
+        description="Worker: sources that deliver late by design, judged that much later, as "
+        "tenant/channel=seconds, comma-separated ('*' for every tenant), e.g. "
+        "`grid-east/phone=90,*/email=600`.",
+    )
     worker_metrics_interval_s: float = Field(
         default=5.0, gt=0, description="Cadence of live-metrics snapshots and the storm rule (s)."
     )
@@ -262,6 +274,16 @@ class Settings(BaseSettings):
         default="kontakt-notifier", description="Consumer group of the notifier."
     )
 
+    @field_validator("allowed_lateness")
+    @classmethod
+    def _lateness_parses(cls, value: str) -> str:
+        parse_lateness(value)
+        return value
+
+    def lateness_ms(self) -> dict[tuple[str, str], int]:
+        """allowed_lateness as (tenant, channel) -> milliseconds."""
+        return parse_lateness(self.allowed_lateness)
+
     @model_validator(mode="before")
     @classmethod
     def _local_bootstrap(cls, data: Any) -> Any:
@@ -285,3 +307,30 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Build the process's settings from the environment; keyword overrides win (tests)."""
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def parse_lateness(text: str) -> dict[tuple[str, str], int]:
+    """``tenant/channel=seconds, ...`` -> {(tenant, channel): ms}; ValueError naming the item
+    that does not parse."""
+    from schemas.events import Channel
+    from schemas.units import DAY_MS, SECOND_MS
+
+    out: dict[tuple[str, str], int] = {}
+    channels = {c.value for c in Channel}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        where, eq, amount = item.partition("=")
+        tenant, slash, channel = where.strip().partition("/")
+        tenant, channel = tenant.strip(), channel.strip()
+        try:
+            seconds = float(amount)
+        except ValueError:
+            seconds = -1.0
+        ok = eq and slash and tenant and channel in channels
+        if not (ok and 0 <= seconds * SECOND_MS <= DAY_MS):
+            raise ValueError(
+                f"allowed lateness {item!r}: write tenant/channel=seconds (channel one of "
+                f"{', '.join(sorted(channels))}; 0 to 86400 s; '*' as tenant for all)")
+        out[(tenant, channel)] = round(seconds * SECOND_MS)
+    return out

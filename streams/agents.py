@@ -6,7 +6,11 @@ wall clock, calls the ContactProcessor / StormDetector and sends what they retur
   topic) and alerts (alerts topic). An undecodable or unprocessable message
   goes to the dead-letter topic with the reason in its headers, and the stream goes on.
 - deadline timer (every ``worker_timer_interval_s``): re-evaluates the contacts whose next
-  instant of change has passed (warnings, breaches) -- the wall clock drives it.
+  instant of change has passed (warnings, breaches) -- the wall clock drives it, held back per
+  partition by how far its log is read (``judgement``; docs/streams.md "Judged against the
+  log").
+- log-ends timer (same interval): asks the broker where each events partition ends, the
+  samples the read watermarks are made of (streams.watermarks).
 - metrics timer (every ``worker_metrics_interval_s``): live figures to the metrics topic, and
   new phone contacts per tenant/region/minute to the internal storm-counts topic.
 - ``storm-counts`` agent + storm timer: the outage-storm rule (per tenant and region), one
@@ -51,6 +55,9 @@ ALERT_STORM = "OutageStormSuspected"
 #: most its processing time: ~500 events take well under 0.2 s, inside the 1 s breach bound.
 BATCH_MAX = 500
 BATCH_WITHIN_S = 0.05
+#: The judgement instant of a partition whose read watermark is not known yet: open clocks
+#: are measured up to their start, so nothing is warned or breached until it is.
+NOT_JUDGED = 0
 #: Table values the retention sweep looks at per tick (a pass over the table takes
 #: table size / SWEEP_BATCH ticks of worker_sweep_interval_s).
 SWEEP_BATCH = 2_000
@@ -79,8 +86,8 @@ def emission_records(worker: Worker, emission: emissions.Emission, out: list[Out
         out.append(OutRecord(outcomes, record["contact_id"].encode(),
                              encode(emissions.OUTCOME, record)))
     for record in emission.alerts:
-        out.append(OutRecord(alerts, record["contact_id"].encode(),
-                             encode(emissions.SLA_ALERT, record)))
+        name = emissions.RETRACTED if emissions.is_retraction(record) else emissions.SLA_ALERT
+        out.append(OutRecord(alerts, record["contact_id"].encode(), encode(name, record)))
 
 
 def as_current(event: Any) -> None:
@@ -102,8 +109,9 @@ async def handle_batch(worker: Worker, events: Sequence[Any]) -> None:
     what each of its offsets emitted)."""
     out: list[OutRecord] = []
     changed: dict[bytes, tuple[Any, Entry]] = {}
+    judged = judgement(worker, now_ms())
     for event in events:
-        fold_event(worker, event, changed, out)
+        fold_event(worker, event, changed, out, judged)
     write_contacts(worker, changed, out)
     await worker.produce(out)
 
@@ -127,10 +135,14 @@ def write_contacts(
 
 
 def fold_event(
-    worker: Worker, event: Any, changed: dict[bytes, tuple[Any, Entry]], out: list[OutRecord]
+    worker: Worker, event: Any, changed: dict[bytes, tuple[Any, Entry]], out: list[OutRecord],
+    judged: dict[int, int] | None = None,
 ) -> None:
     """One input message: decode and fold it (``changed`` gets the contact's new entry,
-    ``out`` its records); or dead-letter it."""
+    ``out`` its records); or dead-letter it. ``judged``: partition -> the instant its open
+    clocks are judged at (None: the wall clock; a partition missing: not judged yet)."""
+    message = event.message
+    worker.watermarks.processed(message.partition, message.offset)
     raw = event.value
     try:
         contact_event = decode_event(raw if isinstance(raw, bytes) else b"")
@@ -145,9 +157,10 @@ def fold_event(
         if stored is None and not processor.is_cached(contact_event.contact_id):
             as_current(event)
             stored = stored_value(worker.contacts.data, key)
-        message = event.message
+        partition = message.partition
         entry, emission = processor.apply_event(
-            stored, contact_event, message.partition, message.offset, now_ms()
+            stored, contact_event, partition, message.offset, now_ms(),
+            None if judged is None else judged.get(partition, NOT_JUDGED),
         )
     except Exception as exc:  # a bug or a state the core rejects: park it, keep going
         log.exception("cannot process event %s", contact_event.event_id)
@@ -200,6 +213,7 @@ def register_agents(worker: Worker) -> None:
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def pause_timers(sender: Any, revoked: Any, **_: Any) -> None:
         worker.ready = False
+        worker.watermarks.forget()  # positions are sought anew after the rebalance
         worker.sweep = None  # its RocksDB iterator must not outlive the revoked databases
         report_rebalance(worker, set())
 
@@ -211,6 +225,11 @@ def register_agents(worker: Worker) -> None:
     async def deadlines_timer() -> None:
         await fire_deadlines(worker)
         report_tick(worker)
+
+    if settings.worker_judge_by_log:
+        @app.timer(settings.worker_timer_interval_s, name="log-ends")
+        async def log_ends_timer() -> None:
+            await sample_log_ends(worker)
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def withdraw_readiness(sender: Any, **_: Any) -> None:
@@ -255,9 +274,51 @@ async def fire_deadlines(worker: Worker) -> None:
         return
     store = worker.contacts.data
     out: list[OutRecord] = []
-    for emission in worker.processor.on_timer(now_ms(), lambda c: stored_value(store, c.encode())):
+    now = now_ms()
+    lookup = lambda c: stored_value(store, c.encode())  # noqa: E731
+    for emission in worker.processor.on_timer(now, lookup, judgement(worker, now)):
         emission_records(worker, emission, out)
     await worker.produce(out)
+
+
+def judgement(worker: Worker, now: int) -> dict[int, int] | None:
+    """Partition of the events topic -> the instant its open clocks are judged at: its read
+    watermark capped by ``now`` (streams.watermarks), from the consumer thread's fetch state.
+    None when the worker judges by the wall clock alone (``worker_judge_by_log`` off)."""
+    if not worker.settings.worker_judge_by_log:
+        return None
+    fetch_state = getattr(worker.app.consumer, "fetch_state", None)
+    if fetch_state is None:  # not the read_committed transport (a test's app): wall clock
+        return None
+    events = worker.events.get_topic_name()
+    marks = worker.watermarks
+    partitions = []
+    for (topic, partition), (position, last) in fetch_state().items():
+        if topic == events:
+            marks.fetched(partition, position, last)
+            partitions.append(partition)
+    return marks.judged_at(partitions, now)
+
+
+async def sample_log_ends(worker: Worker) -> None:
+    """Ask the broker where each assigned events partition ends (its last stable offset), and
+    note the instant the question was sent: every record committed before it lies below."""
+    if not worker.ready or worker.app.should_stop:
+        return
+    events = worker.events.get_topic_name()
+    consumer = worker.app.consumer
+    try:
+        tps = [tp for tp in consumer.assignment() if tp.topic == events]
+        if not tps:
+            return
+        asked = now_ms()
+        ends = await consumer.highwaters(*tps)
+    except Exception as exc:  # broker away: no sample, deadlines wait (never judged early)
+        log.warning("cannot read the end offsets of %s: %s", events, exc)
+        return
+    for tp, end in ends.items():
+        if end is not None:
+            worker.watermarks.asked(tp.partition, asked, end)
 
 
 def report_tick(worker: Worker) -> None:

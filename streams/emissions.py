@@ -10,8 +10,10 @@ Alert rules (docs/streams.md):
 - ``breached`` when the status becomes breached (at the due instant, or a late stop).
 - ``met`` / ``cancelled`` when the clock stops with that status.
 A late event can turn a breached outcome into met (or back): the new status is alerted again,
-so downstream sees the correction. Ids are uuid5 of (contact, milestone, alert, threshold), so
-an alert emitted twice (redelivery, restart after a crash) carries the same id.
+so downstream sees the correction, and the breach is withdrawn by an ``SlaAlertRetracted``
+record (in ``alerts``, told apart by its ``retraction_id``) naming the breach's alert id.
+Ids are uuid5 of (contact, milestone, alert, threshold), so an alert emitted twice
+(redelivery, restart after a crash) carries the same id.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from schemas.events import format_timestamp
 from streams.sla.clock import Outcome
 
 SLA_ALERT = "SlaAlertRaised"
+RETRACTED = "SlaAlertRetracted"
 OUTCOME = "MilestoneOutcomeEvaluated"
 _NAMESPACE = uuid.UUID("6f0c6f4e-7b39-4a51-9a57-0b8e2f3c1d10")
 
@@ -97,7 +101,10 @@ def _alerts(outcome: Outcome, before: Signature | None, now: int) -> list[dict[s
             if float(t) not in seen
         ]
     if status != old_status and status in ("breached", "met", "cancelled"):
-        return [alert_record(outcome, status, None, now)]
+        alert = [alert_record(outcome, status, None, now)]
+        if old_status == "breached":
+            alert.append(retraction_record(outcome, now))
+        return alert
     return []
 
 
@@ -131,6 +138,25 @@ def alert_record(
         "raised_at": now,
         **_common(outcome),
     }
+
+
+def retraction_record(outcome: Outcome, now: int) -> dict[str, Any]:
+    """An SlaAlertRetracted datum: the clock's breach alert withdrawn, the clock now met or
+    cancelled by an event read after the breach was raised."""
+    breach = alert_id(outcome.contact_id, outcome.milestone, "breached", None)
+    common = _common(outcome)
+    return {
+        "retraction_id": uuid5(f"{breach}|{outcome.stopped_at}"),
+        "alert_id": breach,
+        "reason": f"{outcome.ended_by or 'stopped'} at "
+                  f"{format_timestamp(outcome.stopped_at or 0)}, read after the breach was raised",
+        "retracted_at": now,
+        **common,
+    }
+
+
+def is_retraction(record: Mapping[str, Any]) -> bool:
+    return "retraction_id" in record
 
 
 def outcome_record(outcome: Outcome, sig: Signature, now: int) -> dict[str, Any]:

@@ -7,13 +7,17 @@ heap (streams.timers), the per-partition live metrics (streams.live_metrics) and
 contacts per tenant, region and minute for the storm rule (streams.storm). No SLA arithmetic here.
 
 Time: events carry their own ``occurred_at``; ``now`` is the wall clock passed in by the faust
-edge, because a breach must be noticed when nothing arrives.
+edge, because a breach must be noticed when nothing arrives. Open clocks are judged at
+``judged_at`` -- the partition's read watermark capped by ``now`` (streams.watermarks) -- minus
+the contact's allowed lateness, so no warning or breach is raised for an instant whose events may
+still be unread; the events already folded count whatever their instant (evaluate's
+``events_until``). Without ``judged_at`` (tests, tools) clocks are judged at ``now``.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +31,9 @@ from streams.sla.clock import Outcome, Status, evaluate, next_change
 from streams.sla.policy import Policy
 from streams.sla.state import ContactState, fold, state_from_dict, state_to_dict
 from streams.timers import DeadlineHeap
+
+#: Allowed lateness per (tenant, channel) in ms; "*" as the tenant matches every tenant.
+Lateness = Mapping[tuple[str, str], int]
 
 #: Steps remembered per contact, to re-send what a re-delivered offset emitted (see on_event).
 STEP_LOG = 8
@@ -96,8 +103,10 @@ class ContactProcessor:
         policy: Policy,
         metrics: MetricsConfig | None = None,
         cache_size: int = 200_000,
+        lateness: Lateness | None = None,
     ) -> None:
         self.policy = policy
+        self.lateness: Lateness = dict(lateness or {})
         self.metrics_cfg = metrics or MetricsConfig()
         self.heap = DeadlineHeap()
         self.metrics: dict[int, LiveMetrics] = {}
@@ -111,8 +120,18 @@ class ContactProcessor:
         return contact_id in self._cache
 
     # --- events --------------------------------------------------------------------------
+    def late_ms(self, state: ContactState) -> int:
+        """The allowed lateness of the contact's source: judged that much later."""
+        lateness = self.lateness
+        if not lateness:
+            return 0
+        channel = state.channel.value
+        found = lateness.get((state.tenant, channel))
+        return lateness.get(("*", channel), 0) if found is None else found
+
     def on_event(
-        self, stored: bytes | None, event: ContactEvent, partition: int, offset: int, now: int
+        self, stored: bytes | None, event: ContactEvent, partition: int, offset: int, now: int,
+        judged_at: int | None = None,
     ) -> tuple[bytes | None, emissions.Emission]:
         """Fold ``event`` (read at input ``offset``) into the contact. Returns the new table
         value (None when nothing changed) and the records to send.
@@ -121,12 +140,12 @@ class ContactProcessor:
         an event emitted: after a crash, an offset already in the table's step log is
         re-delivered, and what it emitted then is sent again (same ids) instead of nothing.
         """
-        entry, emission = self.apply_event(stored, event, partition, offset, now)
+        entry, emission = self.apply_event(stored, event, partition, offset, now, judged_at)
         return (None if entry is None else encode_value(entry)), emission
 
     def apply_event(
         self, stored: bytes | Entry | None, event: ContactEvent, partition: int, offset: int,
-        now: int,
+        now: int, judged_at: int | None = None,
     ) -> tuple[Entry | None, emissions.Emission]:
         """:meth:`on_event` without encoding the table value: the changed Entry (None when
         nothing changed). A batch folds several events of a contact and encodes its value once
@@ -147,7 +166,7 @@ class ContactProcessor:
         if entry is None:
             entry = Entry(state, {}, partition)
         entry.state = state
-        emission = self._evaluate(entry, now)
+        emission = self._evaluate(entry, now, judged_at)
         alerts = entry.pending[0] + emission.alerts
         outcomes = entry.pending[1] + emission.outcomes
         entry.steps = [*entry.steps, [offset, alerts, outcomes]][-STEP_LOG:]
@@ -157,38 +176,51 @@ class ContactProcessor:
             self._count_storm(state)
         return entry, emission
 
-    def _evaluate(self, entry: Entry, now: int) -> emissions.Emission:
-        outcomes = evaluate(entry.state, self.policy, now)
+    def _evaluate(self, entry: Entry, now: int, judged_at: int | None) -> emissions.Emission:
+        """Outcomes with open clocks judged at ``judged_at`` less the lateness (the events
+        folded so far all count), the records of what changed (stamped ``now``), and the
+        contact's next instant in the heap -- in judgement time: the lateness added back."""
+        state = entry.state
+        late = self.late_ms(state)
+        judge = (now if judged_at is None else judged_at) - late
+        outcomes = evaluate(state, self.policy, judge, now)
         emission = emissions.diff(outcomes, entry.signatures, now)
         entry.signatures = emission.signatures
-        contact_id = entry.state.contact_id
-        self.heap.schedule(contact_id, self._next(entry.state, outcomes, now), entry.partition)
-        self._metrics_due[contact_id] = (entry.partition, entry.state, outcomes)
+        contact_id = state.contact_id
+        nxt = self._next(state, outcomes, judge, now)
+        self.heap.schedule(contact_id, None if nxt is None else nxt + late, entry.partition)
+        self._metrics_due[contact_id] = (entry.partition, state, outcomes)
         return emission
 
-    def _next(self, state: ContactState, outcomes: list[Outcome], now: int) -> int | None:
+    def _next(
+        self, state: ContactState, outcomes: list[Outcome], judge: int, now: int
+    ) -> int | None:
         """next_change, skipped when its own docstring says it is None: no clock open and
         running, and no event after ``now`` (saves a second pass over the clocks)."""
         running = any(o.status is Status.OPEN and not o.paused for o in outcomes)
         if not running and state.events[-1].occurred_at <= now:
             return None
-        return next_change(state, self.policy, now)
+        return next_change(state, self.policy, judge, now)
 
     # --- timers --------------------------------------------------------------------------
     def on_timer(
-        self, now: int, lookup: Callable[[str], bytes | None]
+        self, now: int, lookup: Callable[[str], bytes | None],
+        judged_at: Mapping[int, int] | None = None,
     ) -> list[emissions.Emission]:
-        """Re-evaluate every contact whose next instant has passed; ``lookup`` reads the table
-        for contacts not in the cache."""
+        """Re-evaluate every contact whose next instant has passed -- with ``judged_at``
+        (partition -> its judgement instant), passed that partition's instant, and judged at
+        it; a partition missing from it is held. ``lookup`` reads the table for contacts not in
+        the cache."""
         out = []
-        for contact_id in self.heap.pop_due(now):
+        for contact_id in self.heap.pop_due(now, judged_at):
             entry = self._cache.get(contact_id)
             if entry is None:
                 raw = lookup(contact_id)
                 if raw is None:
                     continue
                 entry = decode_value(raw)
-            emission = self._evaluate(entry, now)
+            judge = None if judged_at is None else judged_at[entry.partition]
+            emission = self._evaluate(entry, now, judge)
             if emission.changed:
                 entry.pending[0].extend(emission.alerts)
                 entry.pending[1].extend(emission.outcomes)
@@ -230,10 +262,12 @@ class ContactProcessor:
             state = entry.state
             if state.events[-1].occurred_at < horizon and not _has_open(entry):
                 continue
-            outcomes = evaluate(state, self.policy, now)
+            late = self.late_ms(state)
+            outcomes = evaluate(state, self.policy, now - late, now)
             self._metrics_for(entry.partition).update(state.contact_id, _facts(state, outcomes))
             changed = emissions.diff(outcomes, entry.signatures, now).changed
-            nxt = now if changed else next_change(state, self.policy, now)
+            later = next_change(state, self.policy, now - late, now)
+            nxt = now if changed else (None if later is None else later + late)
             self.heap.schedule(state.contact_id, nxt, entry.partition)
 
     # --- periodic output -----------------------------------------------------------------

@@ -3,8 +3,9 @@
 A breach is an event that happens when nothing happens, so the worker cannot wait for the next
 message of a contact to notice it. It keeps, for every contact with an open clock in its
 partitions, the instant at which that contact's outcome changes next (a warning threshold or the
-due instant, as computed by ``streams.sla.clock.next_change``), in a binary heap of
-``(instant, contact_id)``.
+due instant, as computed by ``streams.sla.clock.next_change``), in one binary heap of
+``(instant, contact_id)`` per partition: each partition is judged up to its own read watermark
+(streams.watermarks), so one partition's backlog holds back only its own deadlines.
 
 Rescheduling a contact does not search the heap: it records the new instant in a dictionary and
 pushes a new entry; the old entry stays in the heap and is skipped when it surfaces because it
@@ -17,14 +18,14 @@ Pure: no faust, no clock. The caller passes ``now`` (wall-clock epoch millisecon
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 
 class DeadlineHeap:
     """Contacts keyed by the next instant (epoch ms) at which one of their clocks changes."""
 
     def __init__(self) -> None:
-        self._heap: list[tuple[int, str]] = []
+        self._heaps: dict[int, list[tuple[int, str]]] = {}
         self._due: dict[str, int] = {}
         self._partition: dict[str, int] = {}
 
@@ -47,12 +48,15 @@ class DeadlineHeap:
         if instant is None:
             self.cancel(contact_id)
             return
-        if self._due.get(contact_id) == instant:
+        if self._due.get(contact_id) == instant and self._partition[contact_id] == partition:
             return
         self._due[contact_id] = instant
         self._partition[contact_id] = partition
-        heapq.heappush(self._heap, (instant, contact_id))
-        self._maybe_compact()
+        heap = self._heaps.get(partition)
+        if heap is None:
+            heap = self._heaps[partition] = []
+        heapq.heappush(heap, (instant, contact_id))
+        self._maybe_compact(partition, heap)
 
     def cancel(self, contact_id: str) -> None:
         """Forget the contact; its heap entry is dropped lazily when it surfaces."""
@@ -61,20 +65,35 @@ class DeadlineHeap:
 
     def next_instant(self) -> int | None:
         """The earliest live instant, or None when no clock is open."""
-        self._drop_stale_top()
-        return self._heap[0][0] if self._heap else None
+        best: int | None = None
+        for partition, heap in self._heaps.items():
+            self._drop_stale_top(partition, heap)
+            if heap and (best is None or heap[0][0] < best):
+                best = heap[0][0]
+        return best
 
-    def pop_due(self, now: int) -> list[str]:
-        """Remove and return every contact whose instant is <= now, earliest first.
+    def pop_due(self, now: int, horizons: Mapping[int, int] | None = None) -> list[str]:
+        """Remove and return every contact whose instant is <= now, earliest first per
+        partition. With ``horizons``, a partition's contacts are due only up to its horizon
+        (its read watermark), and a partition without one is not due at all.
 
         The caller re-evaluates each one and schedules its following instant, if any.
         """
         fired: list[str] = []
-        while self._heap and self._heap[0][0] <= now:
-            instant, contact_id = heapq.heappop(self._heap)
-            if self._due.get(contact_id) == instant:
-                fired.append(contact_id)
-                self.cancel(contact_id)
+        due, where = self._due, self._partition
+        for partition, heap in self._heaps.items():
+            if horizons is None:
+                limit = now
+            else:
+                horizon = horizons.get(partition)
+                if horizon is None:
+                    continue
+                limit = horizon if horizon < now else now
+            while heap and heap[0][0] <= limit:
+                instant, contact_id = heapq.heappop(heap)
+                if due.get(contact_id) == instant and where.get(contact_id) == partition:
+                    fired.append(contact_id)
+                    self.cancel(contact_id)
         return fired
 
     def drop_partitions(self, partitions: Iterable[int]) -> None:
@@ -82,19 +101,25 @@ class DeadlineHeap:
         gone = set(partitions)
         for contact_id in [c for c, p in self._partition.items() if p in gone]:
             self.cancel(contact_id)
+        for partition in gone:
+            self._heaps.pop(partition, None)
 
     def clear(self) -> None:
-        self._heap.clear()
+        self._heaps.clear()
         self._due.clear()
         self._partition.clear()
 
-    def _drop_stale_top(self) -> None:
-        heap = self._heap
-        while heap and self._due.get(heap[0][1]) != heap[0][0]:
+    def _live(self, partition: int, entry: tuple[int, str]) -> bool:
+        contact_id = entry[1]
+        return self._due.get(contact_id) == entry[0] and self._partition[contact_id] == partition
+
+    def _drop_stale_top(self, partition: int, heap: list[tuple[int, str]]) -> None:
+        while heap and not self._live(partition, heap[0]):
             heapq.heappop(heap)
 
-    def _maybe_compact(self) -> None:
-        """Rebuild the heap from the live entries when stale ones dominate (bounded memory)."""
-        if len(self._heap) > 1024 and len(self._heap) > 2 * len(self._due):
-            self._heap = [(instant, contact) for contact, instant in self._due.items()]
-            heapq.heapify(self._heap)
+    def _maybe_compact(self, partition: int, heap: list[tuple[int, str]]) -> None:
+        """Rebuild a partition's heap from its live entries when stale ones dominate (bounded
+        memory)."""
+        if len(heap) > 1024 and len(heap) > 2 * len(self._due):
+            heap[:] = [(i, c) for c, i in self._due.items() if self._partition[c] == partition]
+            heapq.heapify(heap)

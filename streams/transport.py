@@ -9,29 +9,78 @@ aiokafka's with ``isolation_level='read_committed'``, as the sink, the board fee
 reader already use. Non-transactional records (the worker's own outputs and changelog, the
 simulator) are unaffected: with no open transaction the last stable offset is the high
 watermark.
+
+The consumer thread also notes, after every fetch, each partition's position and the highest
+record offset it has returned (``fetch_state``): with the offsets the agent has folded, that
+tells the worker how far it has read each partition (streams.watermarks).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 import aiokafka
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
+#: (topic, partition) -> (position, highest offset returned since assigned, or None)
+FetchState = Mapping[tuple[str, int], tuple[int, int | None]]
+
 
 class ReadCommittedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    fetch_state: FetchState = {}
+    _assignment: object = None
+
     def _create_consumer(self, loop: asyncio.AbstractEventLoop) -> aiokafka.AIOKafkaConsumer:
         consumer = super()._create_consumer(loop)
         # aiokafka keeps the level until start() builds its fetcher; faust passes no option
         consumer._isolation_level = "read_committed"
         return consumer
 
+    async def _fetch_records(
+        self, consumer: aiokafka.AIOKafkaConsumer, active_partitions: Any,
+        timeout: float | None = None, max_records: int | None = None,
+    ) -> Any:
+        records = await super()._fetch_records(
+            consumer, active_partitions, timeout=timeout, max_records=max_records)
+        self._note_positions(consumer, records)
+        return records
+
+    def _note_positions(self, consumer: aiokafka.AIOKafkaConsumer, records: Any) -> None:
+        """Positions right after the fetch, in this (the consumer's) thread, with the highest
+        offset handed over: one new mapping, swapped in whole for the worker's loop to read."""
+        assignment = consumer._subscription.subscription
+        assignment = None if assignment is None else assignment.assignment
+        if assignment is None:
+            self.fetch_state = {}
+            return
+        before = self.fetch_state if assignment is self._assignment else {}
+        self._assignment = assignment
+        state: dict[tuple[str, int], tuple[int, int | None]] = {}
+        for tp in assignment.tps:
+            tp_state = assignment.state_value(tp)
+            if tp_state is None or not tp_state.has_valid_position:
+                continue
+            key = (tp.topic, tp.partition)
+            got = records.get(tp) if records else None
+            last = got[-1].offset if got else None
+            old = before.get(key)
+            if old is not None and old[1] is not None and (last is None or old[1] > last):
+                last = old[1]
+            state[key] = (tp_state.position, last)
+        self.fetch_state = state
+
 
 class ReadCommittedConsumer(faust_aiokafka.Consumer):
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return ReadCommittedConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    def fetch_state(self) -> FetchState:
+        """What the consumer thread noted after its last fetch (empty before the first)."""
+        thread = self._thread
+        return thread.fetch_state if isinstance(thread, ReadCommittedConsumerThread) else {}
 
 
 class ReadCommittedTransport(faust_aiokafka.Transport):

@@ -6,7 +6,7 @@ produces records. Its own module so that the agents (streams.agents) and the fac
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import faust
@@ -17,6 +17,7 @@ from services.settings import Settings
 from streams.outbox import Delivery, Outbox, OutRecord
 from streams.processor import ContactProcessor
 from streams.storm import StormDetector
+from streams.watermarks import ReadWatermarks
 
 Sender = Callable[[list[OutRecord]], Awaitable[None]]
 
@@ -41,6 +42,8 @@ class Worker:
     outbox: Outbox | None = None  # made on first use: faust's producer starts with the app
     sweep: Iterator[tuple[bytes, bytes]] | None = None  # the retention pass in progress
     beacon: Beacon | None = None  # readiness reports (kontakt worker sets it; tests do not)
+    watermarks: ReadWatermarks = field(default_factory=ReadWatermarks)  # how far each
+    # partition of the events topic is read (streams.agents.judgement)
 
     async def produce(self, records: list[OutRecord]) -> None:
         """Send ``records`` (the only producing call). Each topic partition's records go to

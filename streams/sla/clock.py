@@ -1,8 +1,9 @@
 """SLA clocks: what each milestone of a policy says about one contact at an instant ``now``.
 
 Pure arithmetic on integer milliseconds. For every applicable milestone whose start event has
-happened (at or before ``now``): the clock runs from the start instant through the calendar's
-counted time, minus pauses (pausable milestones), and ends at the earliest of
+happened (at or before ``now``, or ``events_until`` when given): the clock runs from the start
+instant through the calendar's counted time, minus pauses (pausable milestones), and ends at
+the earliest of
 
 * the stop instant -- once every ``stop_all`` event has happened, the latest of them;
 * ``abandoned`` (``abandon_rule``) or a ``cancel`` event -- cancelled if the elapsed time is
@@ -11,6 +12,12 @@ counted time, minus pauses (pausable milestones), and ends at the earliest of
 Met means elapsed <= target, so ``due_at`` is the LAST instant at which a stop still meets the
 target (``reach(target + 1) - 1``); an open clock is breached exactly when ``now > due_at``.
 Events after ``now`` and events after ``closed`` (until ``reopened``) are ignored.
+
+``events_until`` (default ``now``) separates what is known from when it is judged: the worker
+judges open clocks at the instant up to which it has read the log (streams/watermarks.py), which
+may lie a little before the events it has already folded. Those events still count (a call
+answered is answered), but an open clock is measured only up to ``now``, so no warning or breach
+is raised for an instant the log has not been read up to.
 """
 
 from __future__ import annotations
@@ -224,7 +231,7 @@ def _clock(state: ContactState, m: Milestone, facts: _Facts, now: int) -> tuple[
         at = _first_at_or_after(times.get(etype), start)
         if at is not None and (end is None or at < end):
             end, ended_by, met_possible = at, etype, False
-    until = now if end is None else end
+    until = (now if now > start else start) if end is None else end
     pauses = _pause_intervals(facts.pauses, start, end) if m.pausable and facts.pauses else []
     if plan.always_on and not pauses:
         cal: Calendar = ALWAYS_ON
@@ -253,9 +260,12 @@ def _clock(state: ContactState, m: Milestone, facts: _Facts, now: int) -> tuple[
     return outcome, pauses, cal
 
 
-def evaluate(state: ContactState, policy: Policy, now: int) -> list[Outcome]:
-    """One Outcome per applicable milestone started at or before ``now``, in policy order."""
-    facts = _facts(state, now)
+def evaluate(
+    state: ContactState, policy: Policy, now: int, events_until: int | None = None
+) -> list[Outcome]:
+    """One Outcome per applicable milestone started at or before ``events_until`` (default
+    ``now``), in policy order; open clocks measured at ``now``."""
+    facts = _facts(state, now if events_until is None else events_until)
     out = []
     for m in policy.milestones:
         if m.applies_to(state.channel, state.kind):
@@ -265,11 +275,14 @@ def evaluate(state: ContactState, policy: Policy, now: int) -> list[Outcome]:
     return out
 
 
-def next_change(state: ContactState, policy: Policy, now: int) -> int | None:
+def next_change(
+    state: ContactState, policy: Policy, now: int, events_until: int | None = None
+) -> int | None:
     """Earliest instant > ``now`` at which an outcome's status or warnings change: the next
     uncrossed warning, a due instant passing, or the next event already in the state that lies
-    after ``now``. None when every clock has stopped (or is paused) and no event is pending."""
-    facts = _facts(state, now)
+    after ``events_until`` (default ``now``). None when every clock has stopped (or is paused)
+    and no event is pending."""
+    facts = _facts(state, now if events_until is None else events_until)
     best = facts.next_event
     for m in policy.milestones:
         if not m.applies_to(state.channel, state.kind):

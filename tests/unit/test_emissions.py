@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from streams.emissions import alert_id, diff
+from streams.emissions import alert_id, diff, is_retraction
 from streams.sla.clock import Outcome, Status
 
 BASE = Outcome(
@@ -15,7 +15,8 @@ BASE = Outcome(
 
 
 def kinds(outcome: Outcome, before: dict | None = None) -> list[tuple[str, float | None]]:
-    return [(a["alert"], a["threshold"]) for a in diff([outcome], before or {}, 1).alerts]
+    alerts = diff([outcome], before or {}, 1).alerts
+    return [(a["alert"], a["threshold"]) for a in alerts if not is_retraction(a)]
 
 
 def test_open_clock_without_warnings_emits_an_outcome_but_no_alert() -> None:
@@ -43,6 +44,28 @@ def test_status_changes_are_alerted_and_corrections_too() -> None:
     assert kinds(met, breached.signatures) == [("met", None)]
     cancelled = replace(BASE, status=Status.CANCELLED, stopped_at=3_000)
     assert kinds(cancelled) == [("cancelled", None)]
+
+
+def test_a_breach_undone_by_a_late_stop_is_retracted_once() -> None:
+    from schemas.codec import decode, encode
+
+    breached = diff([replace(BASE, status=Status.BREACHED)], {}, 1)
+    assert not any(is_retraction(a) for a in breached.alerts)
+    met = replace(BASE, status=Status.MET, stopped_at=30_000, elapsed_ms=30_000,
+                  ended_by="answered")
+    emission = diff([met], breached.signatures, 5)
+    [retraction] = [a for a in emission.alerts if is_retraction(a)]
+    assert retraction["alert_id"] == breached.alerts[0]["alert_id"]
+    assert retraction["status"] == "met" and retraction["retracted_at"] == 5
+    assert "answered at 1970-01-01T00:00:30.000Z" in retraction["reason"]
+    assert decode(encode("SlaAlertRetracted", retraction)) == ("SlaAlertRetracted", retraction)
+    again = diff([met], breached.signatures, 9)  # re-emitted: the same id
+    assert [a["retraction_id"] for a in again.alerts if is_retraction(a)] == [
+        retraction["retraction_id"]]
+    # met from the start, or met after a warning only: nothing to retract
+    assert not any(is_retraction(a) for a in diff([met], {}, 1).alerts)
+    warned = diff([replace(BASE, warnings_crossed=(0.5,))], {}, 1)
+    assert not any(is_retraction(a) for a in diff([met], warned.signatures, 1).alerts)
 
 
 def test_alert_ids_are_deterministic_and_distinct() -> None:

@@ -42,7 +42,7 @@ def test_compaction_keeps_only_live_entries() -> None:
     heap = DeadlineHeap()
     for i in range(5000):
         heap.schedule("x", i)
-    assert len(heap._heap) < 2100
+    assert sum(len(h) for h in heap._heaps.values()) < 2100
     assert heap.pop_due(10**9) == ["x"]
 
 
@@ -68,3 +68,24 @@ def test_matches_a_dictionary_model(operations: list[tuple[str, int | None]], no
     assert sorted(fired) == sorted(c for _, c in due)
     assert [model[c] for c in fired] == sorted(model[c] for c in fired)
     assert len(heap) == len(model) - len(fired)
+
+
+def test_a_partition_is_due_only_up_to_its_horizon():
+    heap = DeadlineHeap()
+    heap.schedule("a", 100, partition=0)
+    heap.schedule("b", 100, partition=1)
+    heap.schedule("c", 300, partition=1)
+    # partition 0 read up to 50 only, partition 2 unknown: only b is due
+    assert heap.pop_due(1_000, {0: 50, 1: 200}) == ["b"]
+    assert heap.pop_due(1_000, {1: 10_000}) == ["c"]  # no horizon for 0: held
+    assert heap.pop_due(90, {0: 10_000}) == []  # the wall clock bounds it too
+    assert heap.pop_due(1_000, {0: 100}) == ["a"]
+    assert len(heap) == 0
+
+
+def test_a_contact_moved_to_another_partition_is_due_there():
+    heap = DeadlineHeap()
+    heap.schedule("a", 100, partition=0)
+    heap.schedule("a", 100, partition=3)
+    assert heap.pop_due(1_000, {0: 1_000}) == []
+    assert heap.pop_due(1_000, {3: 1_000}) == ["a"]

@@ -34,9 +34,12 @@ T0 = 1_795_000_020_000
 _ids = itertools.count()
 
 
-def make_worker() -> tuple[Worker, list[tuple[str, bytes, Any, Any]]]:
+def make_worker(judge_by_log: bool = False) -> tuple[Worker, list[tuple[str, bytes, Any, Any]]]:
+    """A worker on faust's test context. No broker, so no read watermark: unless a test asks
+    for it, deadlines are judged by the wall clock (test_judgement_* below do the rest)."""
     n = next(_ids)
-    settings = load_settings(topic_prefix=f"unit{n}.", worker_app_id=f"unit-worker-{n}")
+    settings = load_settings(topic_prefix=f"unit{n}.", worker_app_id=f"unit-worker-{n}",
+                             worker_judge_by_log=judge_by_log)
     worker = create_worker(settings, store="memory://")
     sent: list[tuple[str, bytes, Any, Any]] = []
 
@@ -180,9 +183,12 @@ def test_a_batch_writes_each_contact_once_to_the_partition_of_its_events() -> No
         assert len(value.state.events) == n_events
         assert len(value.steps) == n_events  # one step per input offset, for redelivery
     assert [s[0] for s in sent if s[1] == b"c1"] == ["outcomes", "alerts", "outcomes"]
-    # each event is still judged on its own: queued long ago -> breached, answered in 9 s -> met
-    c2_alerts = [s[2][1]["alert"] for s in sent if s[0] == "alerts" and s[1] == b"c2"]
-    assert c2_alerts == ["breached", "met"]
+    # judged by the wall clock alone, each event on its own: queued long ago -> breached,
+    # answered in 9 s -> met, and the breach retracted
+    c2_alerts = [(s[2][0], s[2][1].get("alert")) for s in sent
+                 if s[0] == "alerts" and s[1] == b"c2"]
+    assert c2_alerts == [("SlaAlertRaised", "breached"), ("SlaAlertRaised", "met"),
+                         ("SlaAlertRetracted", None)]
 
 
 def test_retention_deletes_finished_old_contacts_with_a_tombstone_and_keeps_the_rest() -> None:
@@ -260,3 +266,43 @@ def test_the_worker_reports_ready_only_after_recovery_and_rebalance(tmp_path: Pa
     report_tick(worker)
     [beat] = read_beats(tmp_path)
     assert beat.phase == "ready" and beat.last_tick is not None
+
+
+def test_judgement_waits_for_the_log_to_be_read_up_to_the_deadline() -> None:
+    """With the read watermark on: a call queued long ago and answered in 9 s is met at once,
+    never breached; one answered after 60 s is breached at once (its stop is a fact); one not
+    answered is breached only once the partition is known read up to its deadline."""
+    worker, sent = make_worker(judge_by_log=True)
+    events_topic = worker.events.get_topic_name()
+    fetch: dict[tuple[str, int], tuple[int, int | None]] = {}
+    worker.app.consumer.fetch_state = lambda: fetch  # type: ignore[attr-defined]
+    slow = [event(1, EventType.QUEUED, 0), event(2, EventType.ANSWERED, 60_000)]
+    quick = [ContactEvent(f"f{n}", "c2", "t", "kursk", Channel.PHONE, etype, T0 + at)
+             for n, (etype, at) in enumerate([(EventType.QUEUED, 0), (EventType.ANSWERED, 9_000)])]
+    waiting = ContactEvent("g0", "c3", "t", "kursk", Channel.PHONE, EventType.QUEUED, T0)
+    batch = [slow[0], quick[0], waiting, slow[1], quick[1]]
+
+    async def run() -> None:
+        agent = worker.app.agents["contact-events"]
+        async with agent.test_context() as ctx:
+            for i, e in enumerate(batch):
+                await ctx.put(encode_event(e), key=e.contact_id.encode(), partition=0,
+                              wait=i == len(batch) - 1)
+        worker.ready = True
+        await fire_deadlines(worker)  # watermark unknown: nothing judged
+        alerts = [(s[1], s[2][1].get("alert")) for s in sent if s[0] == "alerts"]
+        assert sorted(alerts) == [(b"c1", "breached"), (b"c2", "met")]
+        fetch[(events_topic, 0)] = (5, 4)  # offsets 0..4 handed over (and folded)...
+        worker.watermarks.asked(0, now_ms(), 6)  # ...but the log holds one more
+        await fire_deadlines(worker)
+        assert len([s for s in sent if s[0] == "alerts"]) == 2
+        fetch[(events_topic, 0)] = (6, 5)  # offset 5 handed over, not folded yet
+        await fire_deadlines(worker)
+        assert len([s for s in sent if s[0] == "alerts"]) == 2
+        worker.watermarks.processed(0, 5)  # folded: read up to where the log stood
+        await fire_deadlines(worker)
+
+    asyncio.run(run())
+    alerts = [(s[1], s[2][0], s[2][1].get("alert")) for s in sent if s[0] == "alerts"]
+    assert sorted(alerts)[-1] == (b"c3", "SlaAlertRaised", "breached")
+    assert not any(name == "SlaAlertRetracted" for _, name, _ in alerts)
