@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, cast
 
@@ -97,14 +98,42 @@ def components(settings: Settings) -> list[Component]:
     ]
 
 
+def to_start(parts: list[Component], running: Mapping[str, int]) -> list[Component]:
+    """What `kontakt up` starts: the components without a live process (their pid files, see
+    ProcessSupervisor.running), in start order. One that runs is left alone, pid and all."""
+    return [c for c in parts if c.name not in running]
+
+
+def warehouse_holder(settings: Settings, running: Mapping[str, int]) -> tuple[str, int] | None:
+    """The running component that holds the embedded chdb warehouse, with its pid, or None.
+
+    chdb locks its directory to one process, and the API is that process (it also runs the
+    sink there: services/api/lifespan.py). While it runs nothing else can open the warehouse,
+    `kontakt up`'s migrations included. With a ClickHouse server (KONTAKT_CLICKHOUSE_URL)
+    nothing holds it: None."""
+    from services.sink.service import is_embedded
+
+    pid = running.get("api")
+    return ("api", pid) if pid is not None and is_embedded(settings) else None
+
+
 def setup(settings: Settings) -> None:
     """Create the topics and apply the migrations (idempotent)."""
-    from services.migrate import apply_migrations
+    _apply_topics(settings)
+    _apply_migrations(settings)
+
+
+def _apply_topics(settings: Settings) -> None:
     from services.topics import apply_topics
-    from services.warehouse import open_warehouse
 
     for outcome in apply_topics(settings):
         typer.echo(f"topics: {outcome}")
+
+
+def _apply_migrations(settings: Settings) -> None:
+    from services.migrate import apply_migrations
+    from services.warehouse import open_warehouse
+
     warehouse = open_warehouse(settings)
     try:
         for line in apply_migrations(warehouse, settings):
@@ -114,21 +143,41 @@ def setup(settings: Settings) -> None:
 
 
 def up(settings: Settings, health_timeout_s: float = 90.0) -> None:
+    """Start whatever of the platform is missing; what already runs is left alone (issue 19:
+    after a crashed worker, `up` starts the worker again beside the running API)."""
     from services.local.kafka import LocalBroker
 
     broker = LocalBroker(settings)
     if not broker.is_running():
         typer.echo(f"kafka: starting on 127.0.0.1:{settings.kafka_port} (log {broker.log_path})")
         broker.start(timeout_s=60)
-    setup(settings)
+    else:
+        typer.echo("kafka: already running")
     supervisor = ProcessSupervisor(settings.data_dir)
+    parts = components(settings)
+    running = supervisor.running()
+    _apply_topics(settings)  # through the broker: idempotent, whatever runs
+    holder = warehouse_holder(settings, running)
+    if holder is None:
+        _apply_migrations(settings)
+    else:
+        # Skipped, not failed: the holder's own `up` migrated the warehouse before starting it
+        # (this function, below), and it keeps running the code those migrations were for.
+        # Newer migration files need the warehouse free: `kontakt down`, then `kontakt up`.
+        name, pid = holder
+        typer.echo(f"migrate: skipped, the chdb warehouse is held by the running {name} "
+                   f"(pid {pid}), migrated by the `kontakt up` that started it")
     started = time.monotonic()
-    for component in components(settings):
-        pid = supervisor.start(component)
-        typer.echo(f"{component.name}: pid {pid}, log {supervisor.log_path(component.name)}")
+    missing = {c.name for c in to_start(parts, running)}
+    for component in parts:
+        if component.name in missing:
+            pid = supervisor.start(component)
+            typer.echo(f"{component.name}: started, pid {pid}, "
+                       f"log {supervisor.log_path(component.name)}")
+        else:
+            typer.echo(f"{component.name}: already running, pid {running[component.name]}")
     typer.echo("up: waiting for the API and the worker (joining group / recovering)")
-    report = _wait_ready(settings, health_timeout_s, supervisor,
-                         [c.name for c in components(settings)])
+    report = _wait_ready(settings, health_timeout_s, supervisor, [c.name for c in parts])
     worker = cast(dict[str, Any], cast(dict[str, Any], report["components"])["worker"])
     processes = worker["processes"]
     who = "worker holds" if len(processes) == 1 else f"{len(processes)} workers hold"
@@ -261,7 +310,8 @@ def register(app: typer.Typer) -> None:
             "partitions.")] = 90,
     ) -> None:
         """Start the local platform: broker, topics, migrations, worker, sink and API; return
-        once the worker holds its partitions and its deadline timer runs."""
+        once the worker holds its partitions and its deadline timer runs. Components that
+        already run are left alone: after a crash, `up` starts only what is missing."""
         up(load_settings(), health_timeout)
 
     @app.command("down")

@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.readiness import pid_alive
+
 
 @dataclass(frozen=True)
 class Component:
@@ -30,18 +32,14 @@ def kontakt_argv(*args: str) -> list[str]:
 
 
 def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    """Whether ``pid`` runs. A zombie does not: ours is reaped here; one re-parented to an init
+    that is slow to reap (a component of an earlier `kontakt up`, killed) still answers
+    kill(0), so its state is read from /proc (readiness.pid_alive)."""
+    if pid <= 0:  # 0 and -n name process groups to kill() and waitpid(), not a process
         return False
-    except PermissionError:
-        return True
-    # A zombie child still answers kill(0); reap it if it is ours.
-    try:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        return done == 0
-    except ChildProcessError:
-        return True
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    return pid_alive(pid)
 
 
 class ProcessSupervisor:

@@ -199,6 +199,63 @@ def test_an_old_call_breaches_at_once_after_up(tmp_path: Path) -> None:
         assert down.returncode == 0, down.stdout + down.stderr
 
 
+def _gone(pid: int) -> bool:
+    """Exited (a zombie not yet reaped by init counts as exited)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state in ("Z", "X")
+
+
+def test_up_after_a_crashed_worker_starts_only_the_worker(tmp_path: Path) -> None:
+    """Issue 19: `up` after the worker died failed on the chdb warehouse the running API holds
+    (its migrate step opened it). Now it starts the worker and leaves the API alone."""
+    data_dir = tmp_path / "kontakt"
+    env = _env(data_dir)
+    run = data_dir / "run"
+    try:
+        first = kontakt(env, "up", "--health-timeout", "120")
+        assert first.returncode == 0, first.stdout + first.stderr
+        api_pid = int((run / "api.pid").read_text())
+        worker_pid = int((run / "worker.pid").read_text())
+        os.kill(worker_pid, signal.SIGKILL)  # a crash
+        deadline = time.monotonic() + 10
+        while not _gone(worker_pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _gone(worker_pid)
+
+        started = time.monotonic()
+        again = kontakt(env, "up", "--health-timeout", "120")
+        out = again.stdout + again.stderr
+        print(f"kontakt up (worker crashed, API running) took {time.monotonic() - started:.1f} s:"
+              f"\n{again.stdout}")
+        assert again.returncode == 0, out
+        assert "migrate: skipped, the chdb warehouse is held by the running api" in out, out
+        assert f"api: already running, pid {api_pid}" in out, out
+        new_worker = int((run / "worker.pid").read_text())
+        assert new_worker != worker_pid and f"worker: started, pid {new_worker}" in out, out
+        assert int((run / "api.pid").read_text()) == api_pid and not _gone(api_pid)
+        ready = httpx.get(f"http://127.0.0.1:{env['KONTAKT_API_PORT']}/health/ready", timeout=5)
+        assert ready.status_code == 200, ready.text
+        worker = ready.json()["components"]["worker"]
+        assert [p["pid"] for p in worker["processes"]] == [new_worker], worker
+        assert worker["status"] == "ready", worker
+
+        # and with everything running, `up` starts nothing
+        third = kontakt(env, "up", "--health-timeout", "60")
+        assert third.returncode == 0, third.stdout + third.stderr
+        assert ": started, pid" not in third.stdout, third.stdout
+        assert f"worker: already running, pid {new_worker}" in third.stdout, third.stdout
+    finally:
+        down = kontakt(env, "down")
+    assert down.returncode == 0, down.stdout + down.stderr
+    deadline = time.monotonic() + 10
+    while _processes_under(data_dir) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _processes_under(data_dir) == []
+
+
 def test_demo_whose_start_fails_takes_down_what_it_started(tmp_path: Path) -> None:
     # The worker cannot load its policy, so `up` fails after the broker and the API started.
     bad = tmp_path / "bad-policy.toml"
