@@ -10,7 +10,12 @@ belong to, so the hub can give each subscriber only what its key and filters all
 - ``storm``  an outage-storm banner: of one tenant (OutageStormSuspected v2), or of no known
              tenant (v1, counted over a whole region). A subscriber sees its own tenant's
              storms; the region-wide view (``Scope.region_storms``) sees every tenant's;
-- ``ack``    an acknowledgement or follow-up of an alert.
+- ``ack``    an acknowledgement or follow-up of an alert;
+- ``retract`` a breach withdrawn (SlaAlertRetracted: the event that met or cancelled the clock
+             in time was read after the breach was raised): ``{"alert_id", "key",
+             "retracted": {"at", "status", "reason", ...}}``. The feed item keeps its place with
+             ``retracted`` set (the page strikes it through); the clock's ``key`` leaves the
+             at-risk list.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ OUTCOME = "MilestoneOutcomeEvaluated"
 METRICS = "MetricsSnapshotTaken"
 ACKNOWLEDGED = "AlertAcknowledged"
 FOLLOW_UP = "FollowUpMarked"
+RETRACTED = "SlaAlertRetracted"
 FEED_KINDS = frozenset({"warning", "breached"})
 MAX_REMEMBERED = 200_000  # alert ids kept for acknowledgements (about a day of a large centre)
 
@@ -83,6 +89,8 @@ class LiveBoard:
         self.risks: dict[str, dict[str, Any]] = {}  # contact_id|milestone -> risk
         self.storms: dict[str, dict[str, Any]] = {}
         self.acks: OrderedDict[str, dict[str, Any]] = OrderedDict()  # alert_id -> ack state
+        # alert_id -> retraction, so a re-sent breach still shows as withdrawn
+        self.retractions: OrderedDict[str, dict[str, Any]] = OrderedDict()
         # alert_id -> (tenant, region, channel), for acknowledging from the page
         self.alerts_seen: OrderedDict[str, tuple[str, str, str]] = OrderedDict()
         self.feed_size = feed_size
@@ -128,6 +136,7 @@ class LiveBoard:
         out: list[Update] = []
         if alert["alert"] in FEED_KINDS:
             alert["ack"] = self.acks.get(alert["alert_id"])
+            alert["retracted"] = self.retractions.get(alert["alert_id"])
             self.feed[alert["alert_id"]] = alert
             self.feed.move_to_end(alert["alert_id"])
             while len(self.feed) > self.feed_size:
@@ -203,6 +212,22 @@ class LiveBoard:
         return [Update("ack", state, tenant, datum.get("region"), datum.get("channel"),
                        region_wide=alert_id in self.storms)]
 
+    def _retract(self, datum: Mapping[str, Any]) -> list[Update]:
+        alert_id = datum["alert_id"]
+        retracted = {k: datum.get(k) for k in (
+            "retraction_id", "status", "reason", "stopped_at", "elapsed_ms")}
+        retracted["at"] = datum["retracted_at"]
+        self.retractions[alert_id] = retracted
+        self.retractions.move_to_end(alert_id)
+        while len(self.retractions) > MAX_REMEMBERED:
+            self.retractions.popitem(last=False)
+        if alert_id in self.feed:
+            self.feed[alert_id]["retracted"] = retracted
+        key = f"{datum['contact_id']}|{datum['milestone']}"
+        self.risks.pop(key, None)
+        return [Update("retract", {"alert_id": alert_id, "key": key, "retracted": retracted},
+                       datum["tenant"], datum["region"], datum["channel"])]
+
     def _remember(self, alert_id: str, where: tuple[str, str, str]) -> None:
         """Bounded memory: the oldest alerts are forgotten first (they left the board)."""
         self.alerts_seen[alert_id] = where
@@ -247,4 +272,5 @@ _HANDLERS = {
     STORM: LiveBoard._storm,
     ACKNOWLEDGED: lambda board, d: board._ack(d, follow_up=False),
     FOLLOW_UP: lambda board, d: board._ack(d, follow_up=True),
+    RETRACTED: LiveBoard._retract,
 }

@@ -5,6 +5,11 @@ each attempt's outcome before the consumer commits its offset, so a redelivered 
 alert (alert ids are deterministic) is recognised and skipped, also across restarts. Alerts in
 a rule's quiet hours are recorded as "quiet" and not sent later. Failed deliveries (retries
 exhausted) are recorded as "failed" and not retried again: the board still shows the alert.
+
+A retracted breach (SlaAlertRetracted) is corrected where it was sent, and nowhere else: every
+(rule, channel) the ledger shows as "sent" for the breach's alert id gets a correction, recorded
+under the retraction_id, so it too goes out once. A correction ignores quiet hours (whoever got
+the breach should learn it was withdrawn) and rule filters (the breach already passed them).
 """
 
 from __future__ import annotations
@@ -21,7 +26,15 @@ from typing import Any
 from schemas.codec import DecodeError, decode
 from schemas.events import format_timestamp
 from services.alerts.delivery import Backoff, Delivered, send_email, send_webhook
-from services.alerts.rules import Alert, Rule, RuleSet, alert_of, decide
+from services.alerts.rules import (
+    Alert,
+    Retraction,
+    Rule,
+    RuleSet,
+    alert_of,
+    decide,
+    retraction_of,
+)
 from streams.sla.regions import region_name
 
 log = logging.getLogger(__name__)
@@ -53,6 +66,14 @@ class Ledger:
             self._db.execute("INSERT OR REPLACE INTO deliveries VALUES (?,?,?,?,?,?,?)",
                              (alert_id, rule, channel, status, attempts, detail, at))
             self._db.commit()
+
+    def sent(self, alert_id: str) -> list[tuple[str, str]]:
+        """(rule, channel) pairs that were sent this alert."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT rule, channel FROM deliveries WHERE alert_id=? AND status='sent'"
+                " ORDER BY rule, channel", (alert_id,)).fetchall()
+        return [(str(rule), str(channel)) for rule, channel in rows]
 
     def rows(self) -> list[tuple[Any, ...]]:
         with self._lock:
@@ -95,6 +116,32 @@ def summary(alert: Alert) -> str:
             f"{d.get('contact_id')}, {_region(alert.region)}, {alert.channel}, срок/due {due}")
 
 
+_OUTCOME = {"met": "норматив выполнен / met within target",
+            "cancelled": "отменено в срок / cancelled within target"}
+
+
+def correction_summary(r: Retraction) -> str:
+    d = r.datum
+    due = format_timestamp(d["due_at"]) if d.get("due_at") else "—"
+    outcome = _OUTCOME.get(d["status"], d["status"])
+    return (f"Отмена: нарушение норматива отозвано / Correction: SLA breach retracted: "
+            f"{r.milestone}, обращение {d.get('contact_id')}, {_region(r.region)}, {r.channel}, "
+            f"срок/due {due} — {outcome} ({d.get('reason')})")
+
+
+def correction_payload(r: Retraction, rule: Rule) -> dict[str, Any]:
+    """Like :func:`payload`, for the breach ``alert_id`` with ``alert`` = "retracted"."""
+    d = r.datum
+    return {
+        "alert_id": r.alert_id, "alert": "retracted", "retraction_id": r.retraction_id,
+        "severity": "info", "rule": rule.name, "tenant": r.tenant, "region": r.region,
+        "region_name": region_name(r.region), "channel": r.channel, "milestone": r.milestone,
+        "contact_id": d.get("contact_id"), "due_at": d.get("due_at"), "status": d["status"],
+        "stopped_at": d.get("stopped_at"), "retracted_at": d.get("retracted_at"),
+        "reason": d.get("reason"), "text": correction_summary(r), "record": dict(d),
+    }
+
+
 @dataclass
 class Notifier:
     rules: RuleSet
@@ -107,9 +154,13 @@ class Notifier:
         if not value:
             return []
         try:
-            alert = alert_of(*decode(value))
+            name, datum = decode(value)
+            retraction = retraction_of(name, datum)
+            alert = alert_of(name, datum)
         except (DecodeError, KeyError):
             return []
+        if retraction is not None:
+            return self._correct(retraction, now_ms)
         if alert is None:
             return []
         done = []
@@ -131,6 +182,42 @@ class Notifier:
                                 result.detail)
                 done.append((rule.name, channel, status))
         return done
+
+    def _correct(self, r: Retraction, now_ms: int) -> list[tuple[str, str, str]]:
+        """Send the correction of a retracted breach to each (rule, channel) that got it."""
+        rules = {rule.name: rule for rule in self.rules.rules}
+        done = []
+        for name, channel in self.ledger.sent(r.alert_id):
+            if self.ledger.seen(r.retraction_id, name, channel):
+                continue
+            rule = rules.get(name)
+            if rule is None or not (rule.webhook if channel == "webhook" else rule.email):
+                log.warning("retraction %s: rule %s has no %s any more, not corrected",
+                            r.retraction_id, name, channel)
+                continue
+            result = self._send_correction(rule, channel, r)
+            status = "sent" if result.ok else "failed"
+            self.ledger.record(r.retraction_id, name, channel, status, result.attempts,
+                               result.detail, now_ms)
+            if status == "failed":
+                log.warning("correction %s via %s failed: %s", r.retraction_id, channel,
+                            result.detail)
+            done.append((name, channel, status))
+        return done
+
+    def _send_correction(self, rule: Rule, channel: str, r: Retraction) -> Delivered:
+        """X-Kontakt-Alert-Id is the retraction_id: a receiver de-duplicating on it must not
+        drop the correction as a repeat of the breach; the body's alert_id is the breach's."""
+        if channel == "webhook":
+            assert rule.webhook is not None
+            return send_webhook(rule.webhook, rule.secret, r.retraction_id,
+                                correction_payload(r, rule), backoff=self.backoff,
+                                sleep=self.sleep)
+        text = correction_summary(r)
+        return send_email(self.rules.smtp, rule.email, f"[Kontakt] {text}"[:200], text,
+                          alert_id=r.retraction_id, sleep=self.sleep,
+                          backoff=Backoff(min(self.backoff.attempts, 4), self.backoff.base_s,
+                                          self.backoff.max_s))
 
     def _send(self, rule: Rule, channel: str, alert: Alert) -> Delivered:
         if channel == "webhook":

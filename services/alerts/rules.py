@@ -92,6 +92,30 @@ def alert_of(record_name: str, datum: Mapping[str, Any]) -> Alert | None:
     return None
 
 
+RETRACTED = "SlaAlertRetracted"
+
+
+@dataclass(frozen=True, slots=True)
+class Retraction:
+    """A withdrawn breach (SlaAlertRetracted): no rule is matched against it. Its correction
+    goes to exactly the (rule, channel) pairs the ledger shows were sent the breach."""
+
+    retraction_id: str
+    alert_id: str  # the retracted breach's
+    tenant: str
+    region: str
+    channel: str
+    milestone: str
+    datum: Mapping[str, Any]
+
+
+def retraction_of(record_name: str, datum: Mapping[str, Any]) -> Retraction | None:
+    if record_name != RETRACTED:
+        return None
+    return Retraction(datum["retraction_id"], datum["alert_id"], datum["tenant"],
+                      datum["region"], datum["channel"], datum["milestone"], datum)
+
+
 def in_quiet_hours(rule: Rule, alert: Alert, instant_ms: int) -> bool:
     if rule.quiet_hours is None:
         return False

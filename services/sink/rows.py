@@ -1,9 +1,10 @@
 """Kafka record -> warehouse rows: one small pure function per record type.
 
 The record name in the Avro single-object header decides the table, not the topic, so a topic
-carrying several record types (alerts: SlaAlertRaised and OutageStormSuspected) needs nothing
-special. Column lists follow schemas/clickhouse/*.sql; columns with a DEFAULT or MATERIALIZED
-expression computed by ClickHouse (timezone, occurred_local, ingested_at) are not sent.
+carrying several record types (alerts: SlaAlertRaised, SlaAlertRetracted and
+OutageStormSuspected) needs nothing special. Column lists follow schemas/clickhouse/*.sql;
+columns with a DEFAULT or MATERIALIZED expression computed by ClickHouse (timezone,
+occurred_local, ingested_at) are not sent.
 """
 
 from __future__ import annotations
@@ -88,6 +89,20 @@ def storm_alert_rows(datum: Mapping[str, Any]) -> TableRows:
     return [("alerts", row)]
 
 
+def retraction_rows(datum: Mapping[str, Any]) -> TableRows:
+    """A withdrawn breach (schemas/avro/SlaAlertRetracted): a row keyed by the breach's alert_id
+    with alert = 'retracted', status = the clock's outcome now (met|cancelled), at = when the
+    worker retracted it. A re-emitted retraction has the same key and collapses."""
+    d = datum
+    row = (
+        d["alert_id"], "retracted", d["tenant"], d["region"], d["channel"], d["contact_kind"],
+        d["customer_category"], d["office"], d["contact_id"], d["milestone"], d["status"], None,
+        d["started_at"], d["due_at"], d["stopped_at"], d["elapsed_ms"], d["target_ms"],
+        d["retracted_at"], orjson.dumps(dict(d)).decode(),
+    )
+    return [("alerts", row)]
+
+
 def metric_rows(datum: Mapping[str, Any]) -> TableRows:
     d = datum
     asa = d["asa_ms"]
@@ -133,6 +148,7 @@ MAPPERS: dict[str, Callable[[Mapping[str, Any]], TableRows]] = {
     "MilestoneOutcomeEvaluated": outcome_rows,
     "SlaAlertRaised": sla_alert_rows,
     "OutageStormSuspected": storm_alert_rows,
+    "SlaAlertRetracted": retraction_rows,
     "MetricsSnapshotTaken": metric_rows,
     "AlertAcknowledged": acknowledgement_rows,
     "FollowUpMarked": follow_up_rows,

@@ -197,6 +197,21 @@ def breach_alerts(seed: Seed) -> Rows:
     return [(r, n, a) for r, (n, a) in sorted(regions.items())]
 
 
+def breaches_retracted(seed: Seed) -> Rows:
+    unique = {(a[0], a[1]): a for a in seed.alerts}
+    retracted = {alert_id for alert_id, alert in unique if alert == "retracted"}
+    start, end = _dt(OCT[0]), _dt(OCT[1])
+    regions: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for (alert_id, alert), row in unique.items():
+        at = row[13]
+        assert isinstance(at, datetime)
+        if alert == "breached" and start <= at < end:
+            counts = regions[str(row[3])]
+            counts[0] += 1
+            counts[1] += alert_id in retracted
+    return [(r, n, k, n - k) for r, (n, k) in sorted(regions.items())]
+
+
 def tver_windows(seed: Seed) -> Rows:
     newest: dict[tuple[Any, Any], tuple[Any, ...]] = {}
     for row in seed.metrics:
@@ -243,6 +258,7 @@ EXPECTED: dict[str, Callable[[Seed], Rows]] = {
     "breaches_by_customer_category": breaches_by_category,
     "overdue_now_by_milestone": overdue,
     "breach_alerts_acknowledged": breach_alerts,
+    "breaches_retracted": breaches_retracted,
     "tver_15m_windows": tver_windows,
     "follow_up_share_by_kind": follow_ups,
     "open_appeals_by_step": open_appeals,

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -88,6 +88,32 @@ def breach(contact: str = "c1", raised_at: int = T0 + 40_000, **extra: Any) -> b
     return encode("SlaAlertRaised", datum)
 
 
+def retraction(contact: str = "c1", **extra: Any) -> bytes:
+    """The worker's withdrawal of breach(contact): the answer was in time, read late."""
+    datum = {
+        "retraction_id": f"r-{contact}",
+        "alert_id": f"id-{contact}",
+        "contact_id": contact,
+        "milestone": "phone.answer",
+        "status": "met",
+        "reason": "answered at T0+35s, read after the breach was raised",
+        "started_at": T0,
+        "due_at": T0 + 40_000,
+        "stopped_at": T0 + 35_000,
+        "elapsed_ms": 35_000,
+        "target_ms": 40_000,
+        "retracted_at": T0 + 90_000,
+        "tenant": "mrsk-center",
+        "region": "tver",
+        "channel": "phone",
+        "contact_kind": "inquiry",
+        "customer_category": "standard",
+        "office": None,
+        **extra,
+    }
+    return encode("SlaAlertRetracted", datum)
+
+
 FAST = Backoff(attempts=4, base_s=0.01, max_s=0.05)
 
 
@@ -140,6 +166,43 @@ def test_one_delivery_per_alert_id(receiver: Receiver, tmp_path: Path) -> None:
     assert len(receiver.requests) == 1
     sent = orjson.loads(receiver.requests[0][1])
     assert (sent["alert_id"], sent["severity"], sent["rule"]) == ("id-c1", "critical", "breaches")
+
+
+def test_a_retraction_is_corrected_once_where_the_breach_was_sent_and_nowhere_else(
+    receiver: Receiver, tmp_path: Path
+) -> None:
+    from datetime import datetime
+    from datetime import time as t
+    from zoneinfo import ZoneInfo
+
+    late = int(datetime(2026, 11, 27, 23, 30, tzinfo=ZoneInfo("Europe/Moscow")).timestamp() * 1000)
+    rules = RuleSet(
+        (
+            Rule("leads", webhook=receiver.url, secret=SECRET),
+            Rule("night", quiet_hours=(t(22, 0), t(7, 0)), webhook=receiver.url, secret=SECRET),
+            Rule("kursk", regions=frozenset({"kursk"}), webhook=receiver.url, secret=SECRET),
+            Rule("refused", webhook=receiver.url + "?refuse", secret=SECRET),
+        )
+    )
+    notifier = Notifier(rules, Ledger(tmp_path / "l.sqlite"), backoff=FAST)
+    receiver.statuses = [200, 422]  # "leads" gets the breach, "refused" does not
+    assert sorted(notifier.handle(breach(), late)) == [
+        ("leads", "webhook", "sent"), ("night", "webhook", "quiet"),
+        ("refused", "webhook", "failed")]
+    # the correction goes out in quiet hours too, but only where the breach went
+    assert notifier.handle(retraction(), late) == [("leads", "webhook", "sent")]
+    assert notifier.handle(retraction(), late) == []  # redelivered
+    again = Notifier(rules, Ledger(tmp_path / "l.sqlite"), backoff=FAST)
+    assert again.handle(retraction(), late) == []  # after a restart
+    assert again.handle(retraction("c2"), late) == []  # a breach nobody was sent
+    assert len(receiver.requests) == 3
+    headers, body, ok = receiver.requests[-1]
+    sent = orjson.loads(body)
+    assert ok and headers["X-Kontakt-Alert-Id"] == "r-c1"  # not the breach's id: no de-dup
+    assert (sent["alert_id"], sent["alert"], sent["retraction_id"], sent["status"]) == (
+        "id-c1", "retracted", "r-c1", "met")
+    assert sent["text"].startswith("Отмена: нарушение норматива отозвано / Correction")
+    assert ("r-c1", "leads", "webhook", "sent") in [r[:4] for r in again.ledger.rows()]
 
 
 def test_rules_filter_by_tenant_region_milestone_and_severity(
@@ -225,13 +288,19 @@ def test_email_through_a_local_smtp_server(tmp_path: Path) -> None:
         notifier = Notifier(rules, Ledger(tmp_path / "l.sqlite"), backoff=FAST)
         assert notifier.handle(breach(), T0) == [("mail", "email", "sent")]
         assert notifier.handle(breach(), T0) == []
+        assert notifier.handle(retraction(), T0) == [("mail", "email", "sent")]
     finally:
         controller.stop()
-    assert len(received) == 1
+    assert len(received) == 2
     assert received[0].rcpt_tos == ["lead@example.org"]
     msg = message_from_bytes(received[0].content)
     assert msg["X-Kontakt-Alert-Id"] == "id-c1"
     assert "phone.answer" in msg.get_payload(decode=True).decode()
+    correction = message_from_bytes(received[1].content, policy=policy.default)
+    assert received[1].rcpt_tos == ["lead@example.org"]
+    assert correction["X-Kontakt-Alert-Id"] == "r-c1"
+    assert correction["Subject"].startswith("[Kontakt] Отмена: нарушение норматива отозвано")
+    assert "норматив выполнен" in correction.get_body().get_content()  # type: ignore[union-attr]
 
 
 def test_email_to_a_closed_port_fails_after_retries(tmp_path: Path) -> None:

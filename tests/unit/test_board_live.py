@@ -161,3 +161,50 @@ def test_a_tenant_sees_only_its_own_storms_unless_region_wide() -> None:
         "acknowledged_at": T0 + 620_000, "note": None})
     assert Scope("mrsk", region_storms=True).admits_update(ack)
     assert not Scope("mrsk").admits_update(ack)
+
+
+def retraction(contact: str = "c1", **extra: Any) -> dict[str, Any]:
+    rec = {"retraction_id": f"r-{contact}", "alert_id": alert("breached", contact)["alert_id"],
+           "contact_id": contact, "milestone": "phone_answer", "status": "met",
+           "reason": "answered at +35 s, read after the breach", "started_at": T0,
+           "due_at": T0 + 40_000, "stopped_at": T0 + 35_000, "elapsed_ms": 35_000,
+           "target_ms": 40_000, "retracted_at": T0 + 90_000, "tenant": "mrsk",
+           "region": "Tver", "channel": "phone", "contact_kind": "inquiry",
+           "customer_category": "standard", "office": None}
+    rec.update(extra)
+    return rec
+
+
+def test_a_retracted_breach_stays_in_the_feed_marked_and_leaves_the_risks() -> None:
+    board = LiveBoard()
+    board.apply("SlaAlertRaised", alert("warning", threshold=0.5))
+    board.apply("SlaAlertRaised", alert("breached"))
+    board.apply("SlaAlertRaised", alert("breached", "c2"))
+    assert len(board.snapshot(Scope("mrsk"), T0 + 41_000)["risks"]) == 2
+    [up] = board.apply("SlaAlertRetracted", retraction())
+    breach_id = alert("breached")["alert_id"]
+    assert (up.type, up.tenant, up.region, up.channel) == ("retract", "mrsk", "Tver", "phone")
+    assert (up.data["alert_id"], up.data["key"]) == (breach_id, "c1|phone_answer")
+    assert up.data["retracted"]["at"] == T0 + 90_000
+    snap_ = board.snapshot(Scope("mrsk"), T0 + 91_000)
+    # the feed keeps both c1 items in their places, the breach marked as withdrawn
+    feed = {a["alert_id"]: a for a in snap_["feed"]}
+    assert [a["contact_id"] for a in snap_["feed"]] == ["c2", "c1", "c1"]
+    assert {k: feed[breach_id]["retracted"][k] for k in ("at", "status", "reason")} == {
+        "at": T0 + 90_000, "status": "met", "reason": "answered at +35 s, read after the breach"}
+    assert feed[alert("breached", "c2")["alert_id"]]["retracted"] is None
+    assert feed[alert("warning", threshold=0.5)["alert_id"]].get("retracted") is None
+    assert [r["contact_id"] for r in snap_["risks"]] == ["c2"]
+    # the met alert the worker also emits changes nothing more; a re-sent breach stays withdrawn
+    assert board.apply("SlaAlertRaised", alert("met", status="met", stopped_at=T0 + 35_000)) == []
+    board.apply("SlaAlertRaised", alert("breached"))
+    assert board.snapshot(Scope("mrsk"), T0)["feed"][0]["retracted"]["status"] == "met"
+
+
+def test_a_retraction_reaches_only_subscribers_who_may_see_it() -> None:
+    board = LiveBoard()
+    board.apply("SlaAlertRaised", alert("breached", tenant="other"))
+    [up] = board.apply("SlaAlertRetracted", retraction(tenant="other"))
+    assert Scope("other").admits_update(up)
+    assert not Scope("mrsk").admits_update(up)
+    assert not Scope("other", channel="email").admits_update(up)

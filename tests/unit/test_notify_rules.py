@@ -14,6 +14,7 @@ from services.alerts.rules import (
     in_quiet_hours,
     load_rules,
     matches,
+    retraction_of,
     severity,
 )
 from services.errors import UserError
@@ -137,3 +138,13 @@ def test_notification_text_names_the_region_and_the_payload_keeps_its_id() -> No
     assert "в регионе Москва / Moscow (t)" in summary(storm)
     nowhere = Alert("a", "breached", "critical", "t", "atlantis", "phone", "phone.answer", datum)
     assert ", atlantis, phone," in summary(nowhere)  # unknown: the id, once
+
+
+def test_a_retraction_is_no_alert_for_the_rules_but_names_the_breach_it_withdraws() -> None:
+    datum = {"retraction_id": "r1", "alert_id": "b1", "contact_id": "c1",
+             "milestone": "phone.answer", "status": "met", "tenant": "mrsk-center",
+             "region": "tver", "channel": "phone"}
+    assert alert_of("SlaAlertRetracted", datum) is None  # never matched against a rule
+    r = retraction_of("SlaAlertRetracted", datum)
+    assert r is not None and (r.retraction_id, r.alert_id, r.region) == ("r1", "b1", "tver")
+    assert retraction_of("SlaAlertRaised", datum) is None

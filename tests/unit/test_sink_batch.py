@@ -75,3 +75,35 @@ def test_storm_rows_carry_the_tenant_and_v1_storms_have_none() -> None:
     v1 = {k: v for k, v in storm.items() if k != "tenant"}
     [(_, row)] = record_rows(encode("OutageStormSuspected", v1, version=1))
     assert dict(zip(columns, row, strict=True))["tenant"] == ""
+
+
+def retraction(**extra: object) -> dict[str, object]:
+    datum: dict[str, object] = {
+        "retraction_id": "r1", "alert_id": "c1|phone.answer|breached", "contact_id": "c1",
+        "milestone": "phone.answer", "status": "met",
+        "reason": "answered at 12:00:35 read after the breach was raised",
+        "started_at": 1_790_000_000_000, "due_at": 1_790_000_040_000,
+        "stopped_at": 1_790_000_035_000, "elapsed_ms": 35_000, "target_ms": 40_000,
+        "retracted_at": 1_790_000_100_000, "tenant": "mrsk", "region": "tver",
+        "channel": "phone", "contact_kind": "inquiry", "customer_category": "veteran",
+        "office": None,
+    }
+    datum.update(extra)
+    return datum
+
+
+def test_a_retraction_is_an_alerts_row_keyed_by_the_breach_it_withdraws() -> None:
+    import orjson
+
+    datum = retraction()
+    [(table, row)] = record_rows(encode("SlaAlertRetracted", datum))
+    got = dict(zip(TABLE_COLUMNS["alerts"], row, strict=True))
+    assert table == "alerts"
+    assert (got["alert_id"], got["alert"], got["status"]) == (
+        "c1|phone.answer|breached", "retracted", "met")
+    assert got["at"] == datum["retracted_at"]
+    assert (got["stopped_at"], got["elapsed_ms"], got["threshold"]) == (
+        1_790_000_035_000, 35_000, None)
+    assert (got["tenant"], got["region"], got["customer_category"]) == ("mrsk", "tver",
+                                                                          "veteran")
+    assert orjson.loads(got["payload"]) == datum

@@ -124,6 +124,10 @@ function apply({ type, data }) {
   else if (type === "ack") {
     for (const m of [state.feed, state.storms]) if (m.has(data.alert_id)) m.get(data.alert_id).ack = data;
     schedule("feed"); schedule("storms");
+  } else if (type === "retract") {  // a breach withdrawn: struck through in place, off the risks
+    if (state.feed.has(data.alert_id)) state.feed.get(data.alert_id).retracted = data.retracted;
+    state.risks.delete(data.key);
+    schedule("feed"); schedule("risks");
   }
   noteRegion(data.region);
 }
@@ -244,8 +248,10 @@ function statusBadge(kind, threshold) {
     el("span", { "aria-hidden": "true", text: breached ? "✖ " : "⚠ " }), label + extra);
 }
 
-function countdown(due) {
-  return el("span", { class: "countdown", "data-due": due, text: "" });
+// An open clock past its due instant has not been judged yet: the worker waits for late data
+// before it raises the breach, so the page says "awaiting data", not "overdue".
+function countdown(due, open = false) {
+  return el("span", { class: "countdown", "data-due": due, "data-open": open, text: "" });
 }
 
 function renderRisks() {
@@ -255,7 +261,7 @@ function renderRisks() {
     statusBadge(r.status === "breached" ? "breached" : "warning"),
     el("strong", { class: "contact", text: r.contact_id }),
     el("span", { class: "meta", text: `${milestoneName(r.milestone)} · ${regionName(r.region)} · ${channelName(r.channel)}${categoryNote(r)}` }),
-    countdown(r.due_at))));
+    countdown(r.due_at, r.status === "open"))));
   $("#risks-empty").hidden = items.length > 0;
   tick();
 }
@@ -298,14 +304,22 @@ function actions(a) {
   return el("span", { class: "actions" }, ack, follow);
 }
 
+function retractedNote(a) {
+  const r = a.retracted;
+  const why = r.status === "cancelled" ? "retractedCancelled"
+    : a.milestone === "phone.answer" ? "retractedCall" : "retractedMet";
+  return el("span", { class: "retracted", title: r.reason || undefined,
+    text: `${t("retracted")}: ${t(why)} · ${clockTime(r.at)}` });
+}
+
 function feedItem(a) {
   return el("li", {
-    class: `item ${a.alert}${a.ack && a.ack.acknowledged_at ? " is-acked" : ""}`, "data-alert-id": a.alert_id,
-    "data-contact": a.contact_id },
+    class: `item ${a.alert}${a.ack && a.ack.acknowledged_at ? " is-acked" : ""}${a.retracted ? " is-retracted" : ""}`,
+    "data-alert-id": a.alert_id, "data-contact": a.contact_id },
     statusBadge(a.alert, a.threshold),
     el("strong", { class: "contact", text: a.contact_id }),
     el("span", { class: "meta", text: `${milestoneName(a.milestone)} · ${regionName(a.region)} · ${channelName(a.channel)}${categoryNote(a)} · ${clockTime(a.raised_at)}` }),
-    ackState(a), actions(a));
+    a.retracted ? retractedNote(a) : null, ackState(a), a.retracted ? null : actions(a));
 }
 
 // The feed is updated in place, item by item, so that an item a lead is working on (its
@@ -316,7 +330,7 @@ function renderFeed() {
   const list = $("#feed");
   const keep = new Set();
   items.forEach((a, i) => {
-    const sig = JSON.stringify([a.alert, a.ack || null, state.lang]);
+    const sig = JSON.stringify([a.alert, a.ack || null, a.retracted || null, state.lang]);
     let entry = feedNodes.get(a.alert_id);
     if (!entry || entry.sig !== sig) {
       const node = feedItem(a);
@@ -391,8 +405,11 @@ function tick() {
   $("#clock").textContent = clockTime(n);
   for (const node of document.querySelectorAll("[data-due]")) {
     const left = Number(node.dataset.due) - n;
-    node.textContent = left >= 0 ? `${t("left")} ${duration(left)}` : `${t("overdue")} ${duration(-left)}`;
-    node.classList.toggle("overdue", left < 0);
+    const awaiting = left < 0 && "open" in node.dataset;
+    node.textContent = left >= 0 ? `${t("left")} ${duration(left)}`
+      : awaiting ? t("awaiting") : `${t("overdue")} ${duration(-left)}`;
+    node.classList.toggle("overdue", left < 0 && !awaiting);
+    node.classList.toggle("awaiting", awaiting);
   }
   for (const node of document.querySelectorAll("[data-longest]")) {
     if (node.dataset.longest === "") continue;

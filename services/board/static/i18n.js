@@ -25,6 +25,9 @@ export const TEXTS = {
     ackFailed: "Не удалось записать действие, повторите.",
     category: "Категория", priority: "Льготные (все)", disabled: "Инвалиды",
     veteran: "Ветераны", vulnerable: "Соц. незащищённые", standard: "Остальные",
+    retracted: "отозвано", retractedCall: "звонок принят вовремя",
+    retractedMet: "норматив выполнен вовремя", retractedCancelled: "отменено в срок",
+    awaiting: "ожидаем данные",
   },
   en: {
     title: "Shift board", skipToFeed: "Skip to the feed", region: "Region", channel: "Channel",
@@ -50,6 +53,9 @@ export const TEXTS = {
     ackFailed: "Could not record the action, try again.",
     category: "Category", priority: "Priority (all)", disabled: "Disabled",
     veteran: "Veterans", vulnerable: "Vulnerable", standard: "Everyone else",
+    retracted: "retracted", retractedCall: "call answered in time",
+    retractedMet: "met within target", retractedCancelled: "cancelled within target",
+    awaiting: "awaiting data",
   },
 };
 
