@@ -45,7 +45,9 @@ class Entry:
 
     ``steps`` lists, for the last input offsets applied, the records they emitted:
     [offset, alerts, outcomes]. ``pending`` holds what the timer emitted since the table was
-    last written; it joins the next step.
+    last written; it joins the next step. ``judged``: the latest instant its open clocks were
+    judged at; a later judgement never goes back before it (after a restart the partition's
+    read watermark is unknown for a while, but what was judged then stays judged).
     """
 
     state: ContactState
@@ -53,6 +55,7 @@ class Entry:
     partition: int
     steps: list[list[Any]] = field(default_factory=list)
     pending: list[list[dict[str, Any]]] = field(default_factory=lambda: [[], []])
+    judged: int = 0
 
     @property
     def dirty(self) -> bool:
@@ -84,7 +87,7 @@ def encode_value(entry: Entry) -> bytes:
     """Table value: the folded state, the emitted signatures and the partition."""
     return orjson.dumps({
         "s": state_to_dict(entry.state), "e": entry.signatures, "p": entry.partition,
-        "l": entry.steps,
+        "l": entry.steps, "j": entry.judged,
     })
 
 
@@ -92,7 +95,8 @@ def decode_value(raw: bytes) -> Entry:
     if not isinstance(raw, bytes | bytearray | memoryview):
         raise TypeError(f"contacts table value is a {type(raw).__name__}: {raw!r:.200}")
     doc = orjson.loads(raw)
-    return Entry(state_from_dict(doc["s"]), dict(doc["e"]), int(doc["p"]), list(doc.get("l", [])))
+    return Entry(state_from_dict(doc["s"]), dict(doc["e"]), int(doc["p"]), list(doc.get("l", [])),
+                 judged=int(doc.get("j", 0)))
 
 
 class ContactProcessor:
@@ -183,6 +187,9 @@ class ContactProcessor:
         state = entry.state
         late = self.late_ms(state)
         judge = (now if judged_at is None else judged_at) - late
+        if judge < entry.judged:
+            judge = entry.judged
+        entry.judged = judge
         outcomes = evaluate(state, self.policy, judge, now)
         emission = emissions.diff(outcomes, entry.signatures, now)
         entry.signatures = emission.signatures
