@@ -14,7 +14,7 @@ Pure: history rows and ``now`` in, forecast out (no clock, no I/O). The method
    whole day, then a default), total handle time / handled calls.
 5. Intraday: today's finished slots so far against their forecast give a factor
    (actual + k) / (forecast + k), k = ``intraday_prior_calls``, within ``intraday_bounds``, that
-   scales the rest of today (slots of an active storm are left out of it).
+   scales the rest of today (the slots of today's storms are left out of it).
 6. Storm: while an outage storm of the region is active (raised less than ``storm_hold_ms``
    ago), the slots until then are lifted by the storm's own ratio -- the calls since it began
    against their forecast -- when that is larger than the intraday factor.
@@ -68,7 +68,7 @@ class ForecastConfig:
     weeks: int = 6
     lookback_weeks: int = 10
     decay: float = 0.8
-    intraday_prior_calls: float = 30.0
+    intraday_prior_calls: float = 80.0
     intraday_bounds: tuple[float, float] = (0.5, 3.0)
     storm_hold_ms: int = 60 * MINUTE_MS
     storm_prior_calls: float = 5.0
@@ -202,8 +202,10 @@ def forecast_day(
     storm_from = min((s.started_ms for s in active), default=None)
     storm_until = max((s.started_ms + config.storm_hold_ms for s in active), default=None)
     if day == today and actual is not None:
+        stormy = [(s.started_ms - s.started_ms % SLOT_MS, s.started_ms + config.storm_hold_ms)
+                  for s in storms if s.region == region and s.started_ms <= now_ms]
         done = [s for s in range(SLOTS_PER_DAY) if start + (s + 1) * SLOT_MS <= now_ms
-                and (storm_from is None or start + (s + 1) * SLOT_MS <= storm_from)]
+                and not any(lo <= start + s * SLOT_MS < hi for lo, hi in stormy)]
         got = sum(actual.offered[s] for s in done)
         expected = sum(base[s] for s in done)
         k = config.intraday_prior_calls
