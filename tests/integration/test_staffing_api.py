@@ -162,3 +162,42 @@ def test_board_route_takes_the_login_cookie(api: dict[str, Any]) -> None:
 def test_bad_input_is_422(api: dict[str, Any], params: dict[str, Any]) -> None:
     r = _plan(api, **params)
     assert r.status_code == 422, r.text
+
+
+class _Borrowed:
+    """The fixture's warehouse, lent to the CLI (which closes what it opens)."""
+
+    def __init__(self, warehouse: ChdbWarehouse) -> None:
+        self.warehouse = warehouse
+
+    def query(self, sql: str, params: Any = None) -> Any:
+        return self.warehouse.query(sql, params)
+
+    def close(self) -> None:
+        pass
+
+
+def test_cli_prints_the_same_plan(api: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    import services.warehouse
+    from services.cli import main as cli_main
+
+    monkeypatch.setattr(services.warehouse, "open_warehouse",
+                        lambda settings: _Borrowed(api["warehouse"]))
+    cli_main._register()
+    runner = CliRunner()
+    args = ["staffing", "plan", "--tenant", HEAT, "--region", "yaroslavl", "--date", DAY,
+            "--at", AT]
+    shown = runner.invoke(cli_main.app, args)
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    assert lines[0].startswith("teploset 2026-11-16: 60-minute intervals, 80% in 40 s")
+    assert len(lines) == 2 + 24
+    assert [line for line in lines if line.startswith(">")][0].startswith(">12:00-13:00")
+    as_csv = runner.invoke(cli_main.app, [*args, "--format", "csv", "--interval", "30"])
+    rows = list(csv.DictReader(io.StringIO(as_csv.output)))
+    js = _plan(api, region="yaroslavl", interval=30).json()["rows"]
+    assert [int(r["agents_erlang_a"]) for r in rows] == [r["agents_erlang_a"] for r in js]
+    bad = runner.invoke(cli_main.app, [*args, "--interval", "20"])
+    assert bad.exit_code != 0
