@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.units import HOUR_MS
+from services.analytics.filters import EARLIEST_MS, LATEST_MS
 from services.analytics.sql import DT, epoch_ms, instant
 from services.ports import Warehouse
 from services.staffing.forecast import SLOT_MS, SlotRow, StormSignal
@@ -66,6 +67,11 @@ STORMS = (
 )
 
 
+def _at(ms: int) -> Any:
+    """An instant the warehouse can compare with (DateTime64 spans the years 1970..2299 here)."""
+    return instant(min(max(ms, EARLIEST_MS), LATEST_MS - 1))
+
+
 def _region(region: str | None) -> str:
     return "AND region = {region:String} " if region else ""
 
@@ -76,9 +82,9 @@ def slot_rows(warehouse: Warehouse, tenant: str, region: str | None, start_ms: i
     that queued in [start_ms, end_ms)."""
     params: dict[str, Any] = {
         "tenant": tenant, "slot": SLOT_MS, "short": short_abandon_ms,
-        "max_handle": MAX_HANDLE_MS, "start": instant(start_ms), "end": instant(end_ms),
+        "max_handle": MAX_HANDLE_MS, "start": _at(start_ms), "end": _at(end_ms),
         # a call's events lie around its queueing: IVR before it, the handle end after
-        "lo": instant(start_ms - HOUR_MS), "hi": instant(end_ms + MAX_HANDLE_MS + HOUR_MS),
+        "lo": _at(start_ms - HOUR_MS), "hi": _at(end_ms + MAX_HANDLE_MS + HOUR_MS),
     }
     if region:
         params["region"] = region
@@ -90,8 +96,7 @@ def slot_rows(warehouse: Warehouse, tenant: str, region: str | None, start_ms: i
 def storm_signals(warehouse: Warehouse, tenant: str, region: str | None, since_ms: int,
                   until_ms: int, settings_sql: str = "") -> list[StormSignal]:
     """Outage storms of the tenant raised in [since_ms, until_ms] (their window's start)."""
-    params: dict[str, Any] = {"tenant": tenant, "since": instant(since_ms),
-                              "until": instant(until_ms)}
+    params: dict[str, Any] = {"tenant": tenant, "since": _at(since_ms), "until": _at(until_ms)}
     if region:
         params["region"] = region
     sql = STORMS.replace("{region_clause}", _region(region)) + settings_sql

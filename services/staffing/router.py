@@ -2,7 +2,7 @@
 staffing plan of a local day per region and phone queue, as JSON or CSV.
 
     ?region=tver         a region id (absent: every region with phone history)
-    &date=2026-11-16     the region's local day, from 31 days back up to tomorrow (default today)
+    &date=2026-11-16     the region's local day, any day up to a week ahead (default today)
     &interval=15         15, 30 or 60 minutes
     &queue=main          one queue (absent: every queue of the region)
     &at=...              RFC 3339 instant to plan "as of" (replays, tests); default now
@@ -39,15 +39,17 @@ from services.staffing.plan import COLUMNS, Targets, build_plan
 from streams.sla.regions import DEFAULT_TIMEZONE, Lang, timezone_for
 
 router = APIRouter(tags=["staffing"])
-#: How far back a plan may be asked for (it then shows forecast against actual).
-PAST_DAYS = 31
+#: How far ahead a plan may be asked for (a past day shows its forecast against what happened).
+AHEAD_DAYS = 7
 
 Region = Annotated[str | None, Query(json_schema_extra=optional(TOKEN.pattern),
                                      description="Region id; absent: every region.")]
 Day = Annotated[str | None, Query(
     alias="date", json_schema_extra=optional(DATE_PATTERN),
-    description="The region's local day YYYY-MM-DD, 31 days back to tomorrow; default today.")]
-Minutes = Annotated[int, Query(description="Interval length in minutes: 15, 30 or 60.")]
+    description=f"The region's local day YYYY-MM-DD, up to {AHEAD_DAYS} days ahead; default "
+                "today (a past day: its forecast beside what happened).")]
+Minutes = Annotated[int, Query(json_schema_extra={"enum": list(INTERVALS_MIN)},
+                               description="Interval length in minutes: 15, 30 or 60.")]
 Queue = Annotated[str | None, Query(json_schema_extra=optional(TOKEN.pattern),
                                     description="One queue; absent: every queue.")]
 At = Annotated[str | None, Query(json_schema_extra=optional(INSTANT_PATTERN),
@@ -74,9 +76,9 @@ def plan_for(settings: Settings, warehouse: Any, tenant: str, *, region: str | N
             day = date.fromisoformat(day_text.strip())
         except ValueError:
             raise FilterError(f"date: {day_text[:40]!r} is not a date YYYY-MM-DD") from None
-    if not today - timedelta(days=PAST_DAYS) <= day <= today + timedelta(days=1):
-        raise FilterError(f"date: plans cover {PAST_DAYS} days back to tomorrow "
-                          f"({today - timedelta(days=PAST_DAYS)}..{today + timedelta(days=1)})")
+    if day > today + timedelta(days=AHEAD_DAYS):
+        raise FilterError(f"date: plans reach {AHEAD_DAYS} days ahead (up to "
+                          f"{today + timedelta(days=AHEAD_DAYS)})")
     config = ForecastConfig(default_handle_s=settings.staffing_default_handle_s)
     start = local_midnight(min(day, today), zone) - config.lookback_weeks * 7 * DAY_MS
     end = min(now, local_midnight(day, zone) + DAY_MS)

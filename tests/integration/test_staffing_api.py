@@ -145,6 +145,22 @@ def test_tenant_isolation(api: dict[str, Any]) -> None:
     assert api["client"].get("/v1/staffing/plan").status_code == 401
 
 
+@pytest.mark.parametrize("params", [
+    {"date": "1970-01-02", "at": "1970-01-01T00:00:00Z"},
+    {"date": "2299-12-31", "at": "2299-12-30T23:00:00Z"},
+    {"date": "2026-11-23"}, {"date": "2025-01-01"}, {"region": "atlantis"},
+])
+def test_edges_of_time_and_place_answer(api: dict[str, Any], params: dict[str, Any]) -> None:
+    r = _plan(api, interval=60, **params)
+    assert r.status_code == 200, r.text
+
+
+def test_a_past_day_shows_forecast_beside_what_happened(api: dict[str, Any]) -> None:
+    rows = _plan(api, region="tver", date="2026-11-09", interval=60).json()["rows"]
+    assert all(r["actual_calls"] is not None for r in rows) and not any(r["current"] for r in rows)
+    assert sum(r["actual_calls"] for r in rows) > 0 and sum(r["forecast_calls"] for r in rows) > 0
+
+
 def test_board_route_takes_the_login_cookie(api: dict[str, Any]) -> None:
     client = api["client"]
     r = client.get("/api/staffing/plan", params={"at": AT, "region": "tver"},
@@ -156,7 +172,8 @@ def test_board_route_takes_the_login_cookie(api: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("params", [
     {"region": "tver'; DROP"}, {"interval": 20}, {"interval": "x"}, {"date": "2026-13-01"},
-    {"date": "2026-11-18"}, {"date": "2026-09-01"}, {"at": "yesterday"}, {"queue": "a b"},
+    {"date": "2026-11-24"}, {"date": "20261-09-01"}, {"at": "yesterday"}, {"queue": "a b"},
+    {"at": "1960-01-01T00:00:00Z"},
     {"format": "xml"},
 ])
 def test_bad_input_is_422(api: dict[str, Any], params: dict[str, Any]) -> None:
