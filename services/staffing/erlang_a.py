@@ -21,6 +21,9 @@ How it is computed (exactly, by the birth-death chain -- no factorials, no speci
 - service level SL(t) = P(answered within t) over all offered calls, the sum's distribution
   taken from a pure-birth chain by uniformisation.
 
+Checked in tests/unit/test_erlang_a.py against pyworkforce's published ErlangA figures (equal
+to the last digit), the Erlang C limit and the exact Poisson case (patience = handle time).
+
 Patience is estimated from what the queue saw (:func:`estimate_patience`): the maximum
 likelihood estimate for exponential patience when answered callers are censored, mean
 patience = total waiting time / abandons, both without the short abandons
@@ -53,6 +56,7 @@ class QueueFigures:
     service_level: float  # answered within the threshold, share of all offered calls
     asa_s: float  # mean wait of the answered calls
     occupancy: float  # handled traffic / agents
+    mean_wait_s: float = 0.0  # mean time in queue of every caller, abandoned ones too (Little)
 
 
 def estimate_patience(wait_s: float, abandons: int) -> float:
@@ -154,6 +158,7 @@ def figures(arrivals_per_hour: float, handle_s: float, patience_s: float, agents
                                                                     strict=True))) / norm
     answered = 1.0 - p_abandon
     waited = sum(w * s * m for w, s, m in zip(weights, served, waits, strict=True)) / norm
+    queue_length = sum(k * w for k, w in enumerate(weights)) / norm  # time-average, by PASTA
     return QueueFigures(
         agents=agents,
         p_wait=p_wait,
@@ -161,12 +166,13 @@ def figures(arrivals_per_hour: float, handle_s: float, patience_s: float, agents
         service_level=min(1.0, (1.0 - p_wait) + within),
         asa_s=waited / answered if answered > 0 else math.inf,
         occupancy=min(1.0, traffic * answered / agents),
+        mean_wait_s=queue_length / lam,
     )
 
 
 def _erlang_c(traffic: float, agents: int, handle_s: float, threshold_s: float) -> QueueFigures:
     if agents <= traffic:
-        return QueueFigures(agents, 1.0, 0.0, 0.0, math.inf, 1.0)
+        return QueueFigures(agents, 1.0, 0.0, 0.0, math.inf, 1.0, math.inf)
     return QueueFigures(
         agents=agents,
         p_wait=erlang.p_wait(traffic, agents),
@@ -174,6 +180,7 @@ def _erlang_c(traffic: float, agents: int, handle_s: float, threshold_s: float) 
         service_level=erlang.service_level(traffic, agents, handle_s, threshold_s),
         asa_s=erlang.asa_s(traffic, agents, handle_s),
         occupancy=traffic / agents,
+        mean_wait_s=erlang.asa_s(traffic, agents, handle_s),
     )
 
 

@@ -30,6 +30,17 @@ def test_reference_figures_of_erlang_c() -> None:
                                   max_abandon=None).agents_needed == 14
 
 
+def test_pyworkforce_published_figures() -> None:
+    # pyworkforce's own regression figures for its ErlangA (queuing/tests/test_abandonment.py):
+    # 100 calls in 30 min, AHT 3 min, patience 5 min, 14 positions, answer within 20 s
+    f = erlang_a.figures(200, 180, 300, 14, 20)
+    assert round(f.p_wait, 5) == 0.14526
+    assert round(f.p_abandon, 6) == 0.013984
+    assert round(f.occupancy, 6) == 0.704297
+    assert round(f.mean_wait_s / 60, 6) == 0.069919  # their ASA: minutes, over every caller
+    assert round(f.service_level, 6) == 0.916792
+
+
 @pytest.mark.parametrize("agents", [11, 14, 20])
 def test_erlang_a_converges_to_erlang_c_as_patience_grows(agents: int) -> None:
     c_sl = erlang.service_level(10.0, agents, 180, 20)
