@@ -9,7 +9,8 @@ Pure: history rows and ``now`` in, forecast out (no clock, no I/O). The method
 2. Reference days: the latest ``weeks`` days of the same kind before the forecast day (and
    before today), within ``lookback_weeks``; days before the history begins do not count.
 3. Arrivals per slot: the mean of the reference days' counts in that slot, the newest weighted
-   most (weights ``decay`` ** age rank).
+   most (weights ``decay`` ** age rank), smoothed 1-2-1 with the neighbouring slots (a
+   15-minute count is mostly noise; call curves are smooth).
 4. Handle time per slot: pooled over the reference days within the slot's local hour (then the
    whole day, then a default), total handle time / handled calls.
 5. Intraday: today's finished slots so far against their forecast give a factor
@@ -68,6 +69,7 @@ class ForecastConfig:
     weeks: int = 6
     lookback_weeks: int = 10
     decay: float = 0.8
+    smooth: bool = True
     intraday_prior_calls: float = 80.0
     intraday_bounds: tuple[float, float] = (0.5, 3.0)
     storm_hold_ms: int = 60 * MINUTE_MS
@@ -189,8 +191,9 @@ def forecast_day(
     total_w = sum(weights) or 1.0
     empty = _Day([0.0] * SLOTS_PER_DAY, [0.0] * SLOTS_PER_DAY, [0.0] * SLOTS_PER_DAY)
     ref_data = [days.get(d, empty) for d in refs]
-    base = [sum(w * d.offered[s] for w, d in zip(weights, ref_data, strict=True)) / total_w
+    mean = [sum(w * d.offered[s] for w, d in zip(weights, ref_data, strict=True)) / total_w
             for s in range(SLOTS_PER_DAY)]
+    base = _smooth(mean) if config.smooth else mean
     handle = _handle_times(ref_data, config.default_handle_s)
 
     start = local_midnight(day, zone)
@@ -243,6 +246,13 @@ def forecast_day(
         ))
     return DayForecast(region, queue, day, zone, slots, refs, factor if day == today else 1.0,
                        storm_factor, notes=notes)
+
+
+def _smooth(values: list[float]) -> list[float]:
+    """A 1-2-1 kernel over neighbouring slots (the day's ends repeat their slot)."""
+    last = len(values) - 1
+    return [(values[max(i - 1, 0)] + 2 * values[i] + values[min(i + 1, last)]) / 4
+            for i in range(len(values))]
 
 
 def _handle_times(ref_data: list[_Day], default_s: float) -> list[float]:
