@@ -74,6 +74,7 @@ def plan_command(
     """Forecast calls and handle time per interval, and the agents Erlang C and Erlang A need
     (the plan of GET /v1/staffing/plan)."""
     from services.analytics.filters import FilterError
+    from services.staffing.history import WarehouseError
     from services.staffing.plan import COLUMNS
     from services.staffing.router import plan_for
     from services.warehouse import open_warehouse
@@ -85,6 +86,8 @@ def plan_command(
     try:
         plan = plan_for(settings, warehouse, tenant, region=region, day_text=day,
                         minutes=interval, queue=queue, at=at, now_ms=int(time.time() * 1000))
+    except WarehouseError as exc:
+        raise UserError(f"the warehouse could not answer: {exc}") from None
     except (FilterError, ValueError) as exc:
         raise UserError(str(exc)) from None
     finally:

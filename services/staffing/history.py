@@ -67,6 +67,22 @@ STORMS = (
 )
 
 
+class WarehouseError(RuntimeError):
+    """The warehouse did not answer (not migrated, starting, or the query ran too long)."""
+
+    @property
+    def timed_out(self) -> bool:
+        text = str(self)
+        return "TIMEOUT_EXCEEDED" in text or "Timeout exceeded" in text
+
+
+def _query(warehouse: Warehouse, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    try:
+        return warehouse.query(sql, params)
+    except Exception as exc:  # the adapters raise their drivers' own errors
+        raise WarehouseError(str(exc)[:500]) from exc
+
+
 def _at(ms: int) -> Any:
     """An instant the warehouse can compare with (DateTime64 spans the years 1970..2299 here)."""
     return instant(min(max(ms, EARLIEST_MS), LATEST_MS - 1))
@@ -90,7 +106,7 @@ def slot_rows(warehouse: Warehouse, tenant: str, region: str | None, start_ms: i
         params["region"] = region
     sql = SLOT_ROWS.replace("{region_clause}", _region(region)) + settings_sql
     return [SlotRow(str(r[0]), str(r[1]), int(r[2]), int(r[3]), int(r[4]), float(r[5]),
-                    int(r[6]), float(r[7])) for r in warehouse.query(sql, params)]
+                    int(r[6]), float(r[7])) for r in _query(warehouse, sql, params)]
 
 
 def storm_signals(warehouse: Warehouse, tenant: str, region: str | None, since_ms: int,
@@ -100,4 +116,4 @@ def storm_signals(warehouse: Warehouse, tenant: str, region: str | None, since_m
     if region:
         params["region"] = region
     sql = STORMS.replace("{region_clause}", _region(region)) + settings_sql
-    return [StormSignal(str(r[0]), epoch_ms(r[1])) for r in warehouse.query(sql, params)]
+    return [StormSignal(str(r[0]), epoch_ms(r[1])) for r in _query(warehouse, sql, params)]

@@ -112,6 +112,11 @@ def _respond(request: Request, principal: Principal, region: str | None, day: st
         out = plan_for(settings, _warehouse(request), principal.tenant, region=region,
                        day_text=day, minutes=interval, queue=queue, at=at,
                        now_ms=int(time.time() * 1000))
+    except history.WarehouseError as exc:
+        if exc.timed_out:
+            raise HTTPException(504, "the plan's history query took too long") from None
+        raise HTTPException(503, "the warehouse could not answer (starting, or not migrated: "
+                            "kontakt migrate)", headers={"Retry-After": "5"}) from None
     except (FilterError, ValueError) as exc:
         raise HTTPException(422, str(exc)) from None
     if output == "csv":

@@ -103,6 +103,11 @@ def test_plan_panel_shows_today_with_the_current_interval(
     assert all(int(r[7]) >= 1 and int(r[8]) >= int(r[7]) for r in day_rows)
     assert page.is_hidden("#plan-empty")
 
+    for width in (1366, 800, 3840):  # laptop, narrow (one column), wall screen
+        page.set_viewport_size({"width": width, "height": 900})
+        scroll = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert scroll[0] <= scroll[1], f"page wider than the screen at {width}: {scroll}"
+
     page.click("#lang-en")
     page.wait_for_timeout(300)
     assert page.inner_text("#plan-title") == "Today's plan: forecast and agents"

@@ -218,3 +218,25 @@ def test_cli_prints_the_same_plan(api: dict[str, Any], monkeypatch: pytest.Monke
     assert [int(r["agents_erlang_a"]) for r in rows] == [r["agents_erlang_a"] for r in js]
     bad = runner.invoke(cli_main.app, [*args, "--interval", "20"])
     assert bad.exit_code != 0
+
+
+class _Unmigrated:
+    """A warehouse without tables, as chdb answers one (chdb allows one directory a process)."""
+
+    def query(self, sql: str, params: Any = None) -> Any:
+        raise RuntimeError("Code: 60. DB::Exception: Unknown table expression identifier "
+                           "'events'. (UNKNOWN_TABLE)")
+
+    def close(self) -> None:
+        pass
+
+
+def test_an_unmigrated_warehouse_is_503_not_500(tmp_path: Any) -> None:
+    settings = load_settings(data_dir=tmp_path, sink_in_api=False, board_feed=False)
+    _, key = KeyStore(key_store_path(tmp_path)).create(
+        HEAT, [Scope.READ], tenant_type=TenantType.HEAT, now_ms=int(time.time() * 1000))
+    app = create_app(settings)
+    app.state.warehouse = _Unmigrated()
+    with TestClient(app) as client:
+        r = client.get("/v1/staffing/plan", params={"at": AT}, headers={"X-API-Key": key})
+    assert r.status_code == 503 and "migrate" in r.json()["detail"]
