@@ -222,7 +222,7 @@ def forecast_day(
             if overlap <= 0:
                 continue
             got += actual.offered[s]
-            expected += base[s] * factor * overlap / SLOT_MS
+            expected += base[s] * overlap / SLOT_MS  # the plain forecast: f is max()ed below
         k = config.storm_prior_calls
         storm_factor = max(1.0, (got + k) / (expected + k))
         notes.append(f"outage storm: calls since it began are {storm_factor:.1f} x forecast")
