@@ -266,6 +266,15 @@ class Settings(BaseSettings):
     staffing_default_handle_s: float = Field(
         default=180.0, gt=0, description="Staffing advice: handle time when the hour has none (s)."
     )
+    staffing_max_abandon: float = Field(
+        default=0.05, gt=0, lt=1,
+        description="Staffing plan: highest abandon rate Erlang A may plan for (0-1).",
+    )
+    staffing_shrinkage: str = Field(
+        default="0.3",
+        description="Staffing plan: share of paid time off the phones (breaks, training), "
+        "0-<1; a default, then tenant=share pairs, e.g. 0.3,mrsk-center=0.35.",
+    )
     notify_rules: Path | None = Field(
         default=None,
         description="TOML file of notification rules for `kontakt notifier` (none: no rules).",
@@ -283,6 +292,17 @@ class Settings(BaseSettings):
     def lateness_ms(self) -> dict[tuple[str, str], int]:
         """allowed_lateness as (tenant, channel) -> milliseconds."""
         return parse_lateness(self.allowed_lateness)
+
+    @field_validator("staffing_shrinkage")
+    @classmethod
+    def _shrinkage(cls, value: str) -> str:
+        parse_shrinkage(value)
+        return value
+
+    def shrinkage_for(self, tenant: str) -> float:
+        """The staffing plan's shrinkage of ``tenant`` (its own, else the default)."""
+        default, per_tenant = parse_shrinkage(self.staffing_shrinkage)
+        return per_tenant.get(tenant, default)
 
     @model_validator(mode="before")
     @classmethod
@@ -302,6 +322,25 @@ class Settings(BaseSettings):
     def topic(self, name: str) -> str:
         """Full topic name for a logical topic name declared in deploy/topics.toml."""
         return f"{self.topic_prefix}{name}"
+
+
+def parse_shrinkage(text: str) -> tuple[float, dict[str, float]]:
+    """``"0.3,mrsk-center=0.35"`` -> (0.3, {"mrsk-center": 0.35}); ValueError when malformed."""
+    default, per_tenant = 0.0, {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        name, _, share = part.rpartition("=")
+        try:
+            value = float(share)
+        except ValueError:
+            raise ValueError(
+                f"staffing_shrinkage: {part!r} is not a share or tenant=share") from None
+        if not 0.0 <= value < 1.0:
+            raise ValueError(f"staffing_shrinkage: {part!r}: a share is 0 or more, below 1")
+        if name:
+            per_tenant[name.strip()] = value
+        else:
+            default = value
+    return default, per_tenant
 
 
 def load_settings(**overrides: object) -> Settings:

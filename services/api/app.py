@@ -20,6 +20,7 @@ ROUTERS: tuple[str, ...] = (
     "services.analytics.whatif_api",  # POST /v1/sla/whatif
     "services.appeals.router",  # /v1/reports/appeals, /v1/appeals, remediation, categories
     "services.appeals.remediation_api",  # POST /v1/remediation
+    "services.staffing.router",  # /v1/staffing/plan, /api/staffing/plan (the board's)
 )
 
 

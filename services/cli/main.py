@@ -39,6 +39,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "services.cli.history",  # sink, backfill, sla whatif
     "services.cli.notifier",  # kontakt notifier (webhook/email alerts)
     "services.cli.appeals",  # kontakt appeals link
+    "services.cli.staffing",  # kontakt staffing plan
 )
 
 

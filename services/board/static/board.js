@@ -399,6 +399,44 @@ async function enterAgents(row) {
   loadStaffing();
 }
 
+// --- staffing plan (GET /api/staffing/plan; docs/staffing.md) -------------------------------
+state.plan = [];
+function renderPlan() {
+  const rows = state.plan;
+  let current = null;
+  $("#plan tbody").replaceChildren(...rows.map((r) => {
+    const high = r.actual_calls !== null && r.actual_calls > r.forecast_calls * 1.2 + 2;
+    const tr = el("tr", r.current ? { class: "current", "aria-current": "true" } : {},
+      el("th", { scope: "row", text: `${r.interval_start.slice(11, 16)}–${r.interval_end.slice(11, 16)}` },
+        r.current ? el("span", { class: "src", text: ` (${t("nowInterval")})` }) : ""),
+      el("td", { "data-region": r.region, text: state.regionNames[r.region] ? regionName(r.region) : (r.region_name || r.region) }),
+      el("td", { text: r.queue }),
+      el("td", { class: "num", text: r.forecast_calls.toFixed(1) }),
+      el("td", { class: "num" + (high ? " low" : ""), text: r.actual_calls === null ? "—" : String(r.actual_calls) }),
+      el("td", { class: "num", text: duration(r.aht_s * 1000) }),
+      el("td", { class: "num", text: String(r.agents_erlang_c) }),
+      el("td", { class: "num busy", text: String(r.agents_erlang_a) }),
+      el("td", { class: "num", text: String(r.agents_rostered) }),
+      el("td", { class: "num", text: pct(r.expected_service_level) }),
+      el("td", { class: "num", text: pct(r.expected_abandon_rate) }));
+    if (r.current && !current) current = tr;
+    return tr;
+  }));
+  $("#plan-empty").hidden = rows.some((r) => r.forecast_calls > 0 || r.actual_calls);
+  if (current && !state.planScrolled) { current.scrollIntoView({ block: "nearest" }); state.planScrolled = true; }
+}
+async function loadPlan() {
+  try {
+    const q = state.region ? `?region=${encodeURIComponent(state.region)}` : "";
+    const res = await fetch(`/api/staffing/plan${q}`);
+    if (res.ok) { state.plan = (await res.json()).rows; renderPlan(); }
+  } catch { /* next round */ }
+}
+$("#f-region").addEventListener("change", () => { state.planScrolled = false; loadPlan(); });
+// after the language switch has run (its listener is added later)
+for (const b of ["#lang-ru", "#lang-en"]) $(b).addEventListener("click", () => setTimeout(renderPlan, 0));
+setInterval(loadPlan, 60000);
+
 // --- ticking -------------------------------------------------------------------------------
 function tick() {
   const n = now();
@@ -437,6 +475,7 @@ async function start() {
   $("#login").hidden = true; $("#board").hidden = false; $("#controls").hidden = false;
   connect();
   loadStaffing();
+  loadPlan();
 }
 
 $("#lang-ru").addEventListener("click", () => setLang("ru"));

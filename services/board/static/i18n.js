@@ -28,6 +28,11 @@ export const TEXTS = {
     retracted: "отозвано", retractedCall: "звонок принят вовремя",
     retractedMet: "норматив выполнен вовремя", retractedCancelled: "отменено в срок",
     awaiting: "ожидаем данные",
+    plan: "План на сегодня: прогноз и операторы", interval: "Интервал", forecastCalls: "Прогноз звонков",
+    actualCalls: "Факт", agentsC: "Эрланг C", agentsA: "Эрланг A", rostered: "В смену",
+    expectedSl: "Ожид. уровень сервиса", expectedAbandon: "Ожид. доля потерянных",
+    noPlan: "Для плана пока нет истории звонков.", nowInterval: "сейчас",
+    planHint: "Прогноз по истории тех же дней недели (с учётом праздников), поправлен по тому, как идёт сегодня; Эрланг A учитывает положивших трубку. «В смену» — с учётом перерывов и обучения.",
   },
   en: {
     title: "Shift board", skipToFeed: "Skip to the feed", region: "Region", channel: "Channel",
@@ -56,6 +61,11 @@ export const TEXTS = {
     retracted: "retracted", retractedCall: "call answered in time",
     retractedMet: "met within target", retractedCancelled: "cancelled within target",
     awaiting: "awaiting data",
+    plan: "Today's plan: forecast and agents", interval: "Interval", forecastCalls: "Forecast calls",
+    actualCalls: "Actual", agentsC: "Erlang C", agentsA: "Erlang A", rostered: "To roster",
+    expectedSl: "Expected service level", expectedAbandon: "Expected abandon rate",
+    noPlan: "No call history to plan from yet.", nowInterval: "now",
+    planHint: "Forecast from the same weekdays of recent weeks (holidays as the days they behave like), corrected by how today is running; Erlang A counts callers who hang up. \"To roster\" adds breaks and training.",
   },
 };
 
