@@ -172,7 +172,8 @@ def worker_throughput(bootstrap: str, group: str, topic: str, n: int, timeout_s:
     raise TimeoutError(f"group {group} committed {done} of {n} events in {timeout_s:.0f} s")
 
 
-async def sustained(bootstrap: str, topic: str, rate: int, duration_s: int) -> set[str]:
+async def sustained(bootstrap: str, topic: str, rate: int, duration_s: int,
+                    prefix: str = "live") -> set[str]:
     """Produce `rate` events/s of live calls; 10% of the calls in the first (duration-45) s
     are never answered. Returns those contact ids."""
     from aiokafka import AIOKafkaProducer
@@ -189,7 +190,7 @@ async def sustained(bootstrap: str, topic: str, rate: int, duration_s: int) -> s
             now = int(time.time() * 1000)
             due = int((time.time() - began) * rate)
             while sent < due:
-                cid = f"live{n}"
+                cid = f"{prefix}{n}"
                 n += 1
                 ev = ContactEvent(f"{cid}-q", cid, "bench", "kursk", Channel.PHONE,
                                   EventType.QUEUED, now)
@@ -236,14 +237,16 @@ def worker_env(settings: Settings, data_dir: Path) -> dict[str, str]:
             "KONTAKT_WORKER_APP_ID": settings.worker_app_id, "KONTAKT_DATA_DIR": str(data_dir)}
 
 
-def start_worker(settings: Settings, tmp: Path, index: int = 0) -> subprocess.Popen[bytes]:
+def start_worker(settings: Settings, tmp: Path, index: int = 0,
+                 extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     """One `kontakt worker`; several share the app id (one consumer group, partitions split
     between them), each with its own data dir as each replica has its own volume."""
     data_dir = tmp / f"worker{index}"
     data_dir.mkdir(parents=True, exist_ok=True)
-    log = (tmp / f"worker{index}.log").open("wb")
+    log = (tmp / f"worker{index}.log").open("ab")
     return subprocess.Popen([str(KONTAKT), "worker", "--loglevel", "info",
-                             "--no-create-topics"], env=worker_env(settings, data_dir),
+                             "--no-create-topics"],
+                            env={**worker_env(settings, data_dir), **(extra_env or {})},
                             stdout=log, stderr=log)
 
 
@@ -278,6 +281,10 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=1,
                         help="worker processes in the consumer group")
     parser.add_argument("--bootstrap", default="")
+    parser.add_argument("--compare-judgement", action="store_true",
+                        help="run the sustained phase again with the worker judging by the "
+                        "wall clock alone (KONTAKT_WORKER_JUDGE_BY_LOG=false): the breach "
+                        "latency the read watermark costs, measured in the same run")
     args = parser.parse_args()
     from services.topics import apply_topics
 
@@ -307,6 +314,20 @@ def main() -> None:
         kept_up = (produced - len(events)) / (time.monotonic() - before)
         time.sleep(3)
         lat = breach_latencies(bootstrap, settings.topic("alerts"), unanswered)
+        wall: list[float] = []
+        wall_lag = 0
+        if args.compare_judgement:
+            for w in workers:
+                stop(w)
+            workers = [start_worker(settings, tmp, i, {"KONTAKT_WORKER_JUDGE_BY_LOG": "false"})
+                       for i in range(args.processes)]
+            time.sleep(15)  # joined and recovered (the table is small by now)
+            wall_calls = asyncio.run(sustained(bootstrap, topic, args.rate, args.duration,
+                                               prefix="wall"))
+            wall_lag = end_offsets(bootstrap, topic) - committed_once(
+                bootstrap, settings.worker_app_id, topic)
+            time.sleep(3)
+            wall = breach_latencies(bootstrap, settings.topic("alerts"), wall_calls)
         load = os.getloadavg()[0]
         print(f"events {len(events)}, cores {os.cpu_count()}, load average {load:.1f}")
         print(f"{'measure':<44}{'value':>14}")
@@ -325,6 +346,11 @@ def main() -> None:
         print(f"{'breach latency p50 (s)':<44}{pct(lat, 0.50):>14.3f}")
         print(f"{'breach latency p99 (s)':<44}{pct(lat, 0.99):>14.3f}")
         print(f"{'breach latency max (s)':<44}{(lat[-1] if lat else float('nan')):>14.3f}")
+        if args.compare_judgement:
+            print(f"{'judged by the wall clock alone: p50 (s)':<44}{pct(wall, 0.50):>14.3f}")
+            print(f"{'judged by the wall clock alone: p99 (s)':<44}{pct(wall, 0.99):>14.3f}")
+            print(f"{'judged by the wall clock alone: alerts':<44}{len(wall):>14}")
+            print(f"{'judged by the wall clock alone: lag at end':<44}{wall_lag:>14,}")
         print("RESULT " + json.dumps({  # one machine-readable line for bench/run_all.py
             "bench": "worker", "events": len(events), "load_average": round(load, 1),
             "processes": args.processes,

@@ -41,6 +41,7 @@ from schemas.codec import decode_event, encode
 from schemas.units import DAY_MS
 from services.readiness import Beacon, phase_of
 from streams import emissions, gc_policy
+from streams.log_ends import LogEnds
 from streams.outbox import OutRecord
 from streams.processor import Entry, encode_value
 from streams.storm import StormDetector
@@ -235,6 +236,8 @@ def register_agents(worker: Worker) -> None:
     async def withdraw_readiness(sender: Any, **_: Any) -> None:
         if worker.beacon is not None:
             worker.beacon.close()
+        if worker.log_ends is not None:
+            await worker.log_ends.close()
 
     @app.timer(settings.worker_metrics_interval_s, name="live-metrics")
     async def metrics_timer() -> None:
@@ -302,23 +305,28 @@ def judgement(worker: Worker, now: int) -> dict[int, int] | None:
 
 async def sample_log_ends(worker: Worker) -> None:
     """Ask the broker where each assigned events partition ends (its last stable offset), and
-    note the instant the question was sent: every record committed before it lies below."""
+    note the instant the question was sent: every record committed before it lies below.
+
+    Through a client of its own on the worker's loop (streams.log_ends), not faust's consumer:
+    that one serves its thread's calls one at a time, behind a fetch that waits up to a second
+    for records, so its answers would come (and breaches be judged) a second late."""
     if not worker.ready or worker.app.should_stop:
         return
     events = worker.events.get_topic_name()
-    consumer = worker.app.consumer
     try:
-        tps = [tp for tp in consumer.assignment() if tp.topic == events]
-        if not tps:
+        partitions = [tp.partition for tp in worker.app.consumer.assignment()
+                      if tp.topic == events]
+        if not partitions:
             return
+        if worker.log_ends is None:
+            worker.log_ends = LogEnds(worker.settings.kafka_bootstrap, events)
         asked = now_ms()
-        ends = await consumer.highwaters(*tps)
+        ends = await worker.log_ends.ends(partitions)
     except Exception as exc:  # broker away: no sample, deadlines wait (never judged early)
         log.warning("cannot read the end offsets of %s: %s", events, exc)
         return
-    for tp, end in ends.items():
-        if end is not None:
-            worker.watermarks.asked(tp.partition, asked, end)
+    for partition, end in ends.items():
+        worker.watermarks.asked(partition, asked, end)
 
 
 def report_tick(worker: Worker) -> None:

@@ -226,7 +226,7 @@ class ContactProcessor:
                 if raw is None:
                     continue
                 entry = decode_value(raw)
-            judge = None if judged_at is None else judged_at[entry.partition]
+            judge = None if judged_at is None else judged_at.get(entry.partition, 0)
             emission = self._evaluate(entry, now, judge)
             if emission.changed:
                 entry.pending[0].extend(emission.alerts)

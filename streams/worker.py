@@ -14,6 +14,7 @@ from faust.types import TP
 
 from services.readiness import Beacon
 from services.settings import Settings
+from streams.log_ends import LogEnds
 from streams.outbox import Delivery, Outbox, OutRecord
 from streams.processor import ContactProcessor
 from streams.storm import StormDetector
@@ -42,6 +43,7 @@ class Worker:
     outbox: Outbox | None = None  # made on first use: faust's producer starts with the app
     sweep: Iterator[tuple[bytes, bytes]] | None = None  # the retention pass in progress
     beacon: Beacon | None = None  # readiness reports (kontakt worker sets it; tests do not)
+    log_ends: LogEnds | None = None  # the end-offset client of sample_log_ends, made on use
     watermarks: ReadWatermarks = field(default_factory=ReadWatermarks)  # how far each
     # partition of the events topic is read (streams.agents.judgement)
 

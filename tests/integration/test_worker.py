@@ -23,6 +23,7 @@ from schemas.events import (
     event_to_json,
     format_timestamp,
 )
+from streams.emissions import alert_id
 from tests.fixtures.worker import WorkerStack, wait_until
 from tests.integration.worker_day import DAY, simulated_day, write_combined_policy
 
@@ -300,7 +301,7 @@ def test_stream_equals_replay_over_a_simulated_day(
     assert milestones == {m for (_, m), v in expected.items() if v[0] == "breached"}
 
 
-def test_sigkill_mid_day_gives_the_same_alert_ids(
+def test_sigkill_mid_day_loses_no_alert_and_invents_none(
     worker_stack: WorkerStack, tmp_path: Path
 ) -> None:
     # ~3,400 events. The kill comes right after a chunk was produced, while the worker is
@@ -321,11 +322,18 @@ def test_sigkill_mid_day_gives_the_same_alert_ids(
         _diff(final_outcomes(worker_stack), expected),
         worker_stack.logs(),
     )
-    crashed_ids = {a["alert_id"] for a in alerts_of(worker_stack)}
-    # The uninterrupted run: same events, fresh topics-as-new app id, no crash.
+    crashed = {a["alert_id"]: a for a in alerts_of(worker_stack)}
+    # Nothing lost: the alert of every clock's final status is there, with its one id.
+    required = {alert_id(c, m, status, None) for (c, m), (status, *_) in expected.items()
+                if status != "open"}
+    assert required <= set(crashed), len(required - set(crashed))
+    # Nothing invented: judged at the read watermark (issue 19), the stream raises a subset of
+    # what judging every event by the wall clock alone raises (an uninterrupted run of the
+    # same processor), up to warnings of clocks still open.
     reference = _reference_alerts(worker_stack, events)
-    assert crashed_ids == set(reference), [
-        reference.get(i, i) for i in crashed_ids ^ set(reference)]
+    extra = [crashed[i] for i in set(crashed) - set(reference)]
+    assert all(a["alert"] == "warning" and expected[(a["contact_id"], a["milestone"])][0]
+               == "open" for a in extra), extra[:5]
 
 
 def _reference_alerts(stack: WorkerStack, events: list[ContactEvent]) -> dict[str, Any]:

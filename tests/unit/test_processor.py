@@ -162,3 +162,47 @@ def test_retire_only_finished_contacts_past_the_retention() -> None:
     waiting, _ = fresh.on_event(None, ev(1, EventType.QUEUED, 0, contact="c2"), 1, 0, T0)
     assert fresh.on_timer(T0 + 41_000, lambda c: None)  # breached: pending in the cache
     assert fresh.retire("c2", waiting, T0 + 41_000, keep_ms=1) is None
+
+
+def test_judged_at_the_read_watermark_a_backlog_call_answered_in_time_is_never_breached() -> None:
+    """The worker is behind: the wall clock is 90 s past the call, but its partition is read
+    only up to 10 s after it. The queued event is folded, the answer (8 s) is not yet: no
+    breach while the watermark is short of the deadline; the answer then meets the clock."""
+    proc = ContactProcessor(load_policy("rao-ues-2007"))
+    now = T0 + 90_000
+    value, emission = proc.on_event(None, ev(1, EventType.QUEUED, 0), 0, 0, now,
+                                    judged_at=T0 + 10_000)
+    assert alerts([emission]) == []
+    fired = proc.on_timer(now, lambda c: None, {0: T0 + 30_000})
+    assert alerts(fired) == [("warning", 0.5)]  # crossed at 20 s; 0.8 is at 32 s, not yet read
+    assert proc.heap.instant_of("c1") == T0 + 32_000
+    assert proc.on_timer(now, lambda c: None, {1: now}) == []  # another partition's mark
+    value, emission = proc.on_event(value, ev(2, EventType.ANSWERED, 8_000), 0, 1, now + 5,
+                                    judged_at=T0 + 20_000)
+    assert alerts([emission]) == [("met", None)]
+
+
+def test_a_late_source_is_judged_its_lateness_later() -> None:
+    proc = ContactProcessor(load_policy("rao-ues-2007"), lateness={("t", "phone"): 30_000})
+    proc.on_event(None, ev(1, EventType.QUEUED, 0), 0, 0, T0 + 45_000, judged_at=T0 + 45_000)
+    assert proc.heap.instant_of("c1") == T0 + 50_000  # the 0.5 warning, 30 s later
+    fired = []
+    for now in range(T0 + 45_000, T0 + 70_001, 100):
+        fired.extend(proc.on_timer(now, lambda c: None, {0: now}))
+    assert ("breached", None) not in alerts(fired)  # judged at now - 30 s < 40 s
+    fired = proc.on_timer(T0 + 70_100, lambda c: None, {0: T0 + 70_100})
+    assert alerts(fired) == [("breached", None)]
+    assert fired[0].alerts[0]["raised_at"] == T0 + 70_100
+
+
+def test_a_contact_is_never_judged_before_its_last_judgement() -> None:
+    """After a restart the watermark is unknown for a while (judged at 0): a new event must not
+    take back the warnings the contact was judged to have crossed."""
+    proc = ContactProcessor(load_policy("rao-ues-2007"))
+    value, _ = proc.on_event(None, ev(1, EventType.QUEUED, 0), 0, 0, T0 + 25_000,
+                             judged_at=T0 + 25_000)
+    restarted = ContactProcessor(load_policy("rao-ues-2007"))
+    _, emission = restarted.on_event(value, ev(2, EventType.CALLBACK_REQUESTED, 26_000), 0, 1,
+                                     T0 + 26_000, judged_at=0)
+    assert emission.outcomes == [] and emission.alerts == []
+    assert decode_value(value or b"").judged == T0 + 25_000
