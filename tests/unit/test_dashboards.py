@@ -1,0 +1,136 @@
+"""The Prometheus dashboard (deploy/grafana/dashboards) against the metrics the processes export
+(services/metrics_names.py): every PromQL expression parses (promql-parser, a Rust port of
+Prometheus' own parser: unknown functions and unbalanced brackets are errors), selects only
+known series, filters and groups only by their labels, and its legend names only labels the
+expression keeps. The ClickHouse dashboard's SQL runs in tests/integration/test_dashboards_sql.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import promql_parser
+import pytest
+
+from services.metrics_names import METRICS, series_names
+
+ROOT = Path(__file__).resolve().parents[2]
+DASHBOARDS = ROOT / "deploy" / "grafana" / "dashboards"
+#: Labels Prometheus adds to every scraped series.
+TARGET_LABELS = frozenset({"instance", "job"})
+#: Grafana's built-in interval variables; any duration parses in their place.
+GRAFANA_DURATIONS = re.compile(r"\$__(rate_interval|interval|range)\b")
+
+
+def _panels(board: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for panel in board["panels"]:
+        out.append(panel)
+        out.extend(panel.get("panels", []))
+    return out
+
+
+def prometheus_targets() -> list[tuple[str, dict[str, Any]]]:
+    """(panel title, target) of every Prometheus query in the shipped dashboards."""
+    found = []
+    for path in sorted(DASHBOARDS.glob("*.json")):
+        for panel in _panels(json.loads(path.read_text())):
+            for target in panel.get("targets", []):
+                if target["datasource"]["type"] == "prometheus":
+                    found.append((f"{path.stem}: {panel['title']}", target))
+    return found
+
+
+def _labels_of(series: str) -> frozenset[str]:
+    for metric in METRICS:
+        if series == metric.name or (
+            metric.kind == "histogram" and series.startswith(metric.name + "_")
+        ):
+            extra = {"le"} if series.endswith("_bucket") else set()
+            return frozenset(metric.labels) | extra | TARGET_LABELS
+    raise AssertionError(f"{series} is not in services/metrics_names.py")
+
+
+def check_promql(expr: str) -> frozenset[str]:
+    """Parse one expression and check it against the metric list; return the labels its
+    result keeps (for the legend): the outermost aggregation's `by` labels, else all."""
+    tree = promql_parser.parse(GRAFANA_DURATIONS.sub("5m", expr))
+    known = series_names()
+    selected: list[str] = []
+
+    def visit(node: Any) -> None:
+        if isinstance(node, promql_parser.VectorSelector):
+            assert node.name in known, f"unknown series {node.name!r} in {expr}"
+            selected.append(node.name)
+            for matcher in node.matchers.matchers:
+                assert matcher.name in _labels_of(node.name), (
+                    f"{node.name} has no label {matcher.name!r}"
+                )
+
+    promql_parser.walk(tree, pre_visit=visit)
+    assert selected, f"{expr} selects no series"
+    available = frozenset().union(*(_labels_of(s) for s in selected))
+
+    def check_grouping(node: Any) -> None:
+        if isinstance(node, promql_parser.AggregateExpr) and node.modifier is not None:
+            for label in node.modifier.labels:
+                assert label in available, f"{expr}: grouping by unknown label {label!r}"
+
+    promql_parser.walk(tree, pre_visit=check_grouping)
+    node = tree
+    while isinstance(node, promql_parser.Call | promql_parser.ParenExpr):
+        # histogram_quantile(q, sum by (le, x) (...)) keeps x: look through calls
+        node = node.args[-1] if isinstance(node, promql_parser.Call) else node.expr
+    if isinstance(node, promql_parser.AggregateExpr):
+        kept = frozenset(node.modifier.labels) if node.modifier is not None else frozenset()
+        return kept - {"le"}
+    return available
+
+
+def test_the_dashboards_query_every_metric_the_processes_export() -> None:
+    """A metric nobody graphs is either dead or missing from a panel."""
+    used: set[str] = set()
+    for _, target in prometheus_targets():
+        for name in series_names():
+            if re.search(rf"\b{name}\b", target["expr"]):
+                used.add(name)
+    missing = {m.name for m in METRICS} - {
+        m.name for m in METRICS if any(u == m.name or u.startswith(m.name + "_") for u in used)
+    }
+    assert not missing, f"no panel shows {sorted(missing)}"
+
+
+@pytest.mark.parametrize(
+    "title,target", prometheus_targets(), ids=[t for t, _ in prometheus_targets()]
+)
+def test_promql_parses_and_names_only_exported_metrics(title: str, target: dict[str, Any]) -> None:
+    kept = check_promql(target["expr"])
+    legend = set(re.findall(r"\{\{\s*(\w+)\s*\}\}", target.get("legendFormat", "")))
+    assert legend <= kept, f"{title}: legend {sorted(legend - kept)} not kept by the query"
+
+
+@pytest.mark.parametrize(
+    "expr,error",
+    [
+        ("sum(rate(kontakt_worker_events_processed_total[5m])", "parenthesis"),
+        ("rates(kontakt_worker_events_processed_total[5m])", "unknown function"),
+        ("sum(rate(kontakt_worker_events_total[5m]))", "unknown series"),
+        ("max by (partition) (kontakt_worker_open_clocks)", "unknown label"),
+        ('kontakt_ingest_requests_total{tenant="x"}', "no label"),
+    ],
+)
+def test_the_check_refuses_broken_queries(expr: str, error: str) -> None:
+    with pytest.raises((AssertionError, ValueError, SyntaxError)) as caught:
+        check_promql(expr)
+    assert error in str(caught.value)
+
+
+def test_legend_check_sees_the_grouping_through_histogram_quantile() -> None:
+    expr = (
+        "histogram_quantile(0.99, sum by (le, route) "
+        "(rate(kontakt_ingest_request_duration_seconds_bucket[$__rate_interval])))"
+    )
+    assert check_promql(expr) == {"route"}
