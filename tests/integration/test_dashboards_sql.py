@@ -47,7 +47,7 @@ def expand(sql: str, start: datetime, end: datetime, variables: dict[str, Any]) 
         value = variables[m.group(1)]
         values = value if isinstance(value, list) else [value]
         if m.group(2) == "singlequote":
-            return ",".join(f"'{v}'" for v in values)
+            return ",".join("'" + v.replace("'", "\\'") + "'" for v in values)
         assert m.group(2) is None, f"unexpected variable format {m.group(2)}"
         return ",".join(values)
 

@@ -185,6 +185,8 @@ def test_every_scrape_target_is_a_service_on_its_metrics_port_setting() -> None:
 def test_prometheus_and_grafana_mount_the_shipped_files() -> None:
     prometheus = _mounts(SERVICES["prometheus"])
     assert prometheus["/etc/prometheus/prometheus.yml"] == "./deploy/prometheus/prometheus.yml"
+    for rule_file in PROMETHEUS["rule_files"]:
+        assert (ROOT / prometheus[rule_file]).is_file(), f"{rule_file} is not mounted"
     grafana = SERVICES["grafana"]
     assert "grafana-clickhouse-datasource" in grafana["environment"]["GF_INSTALL_PLUGINS"]
     mounts = _mounts(grafana)

@@ -1,4 +1,5 @@
-"""The Prometheus dashboard (deploy/grafana/dashboards) against the metrics the processes export
+"""The Prometheus dashboard (deploy/grafana/dashboards) and alerting rules
+(deploy/prometheus/alerts.yml) against the metrics the processes export
 (services/metrics_names.py): every PromQL expression parses (promql-parser, a Rust port of
 Prometheus' own parser: unknown functions and unbalanced brackets are errors), selects only
 known series, filters and groups only by their labels, and its legend names only labels the
@@ -14,13 +15,17 @@ from typing import Any
 
 import promql_parser
 import pytest
+import yaml
 
 from services.metrics_names import METRICS, series_names
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARDS = ROOT / "deploy" / "grafana" / "dashboards"
+ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yml"
 #: Labels Prometheus adds to every scraped series.
 TARGET_LABELS = frozenset({"instance", "job"})
+#: Series Prometheus itself makes for every target.
+SYNTHETIC = {"up": TARGET_LABELS}
 #: Grafana's built-in interval variables; any duration parses in their place.
 GRAFANA_DURATIONS = re.compile(r"\$__(rate_interval|interval|range)\b")
 
@@ -45,6 +50,8 @@ def prometheus_targets() -> list[tuple[str, dict[str, Any]]]:
 
 
 def _labels_of(series: str) -> frozenset[str]:
+    if series in SYNTHETIC:
+        return SYNTHETIC[series]
     for metric in METRICS:
         if series == metric.name or (
             metric.kind == "histogram" and series.startswith(metric.name + "_")
@@ -58,7 +65,7 @@ def check_promql(expr: str) -> frozenset[str]:
     """Parse one expression and check it against the metric list; return the labels its
     result keeps (for the legend): the outermost aggregation's `by` labels, else all."""
     tree = promql_parser.parse(GRAFANA_DURATIONS.sub("5m", expr))
-    known = series_names()
+    known = series_names() | SYNTHETIC.keys()
     selected: list[str] = []
 
     def visit(node: Any) -> None:
@@ -81,6 +88,10 @@ def check_promql(expr: str) -> frozenset[str]:
 
     promql_parser.walk(tree, pre_visit=check_grouping)
     node = tree
+    if isinstance(node, promql_parser.BinaryExpr) and isinstance(
+        node.rhs, promql_parser.NumberLiteral
+    ):  # an alert's threshold: `expr > 10` keeps what expr keeps
+        node = node.lhs
     while isinstance(node, promql_parser.Call | promql_parser.ParenExpr):
         # histogram_quantile(q, sum by (le, x) (...)) keeps x: look through calls
         node = node.args[-1] if isinstance(node, promql_parser.Call) else node.expr
@@ -134,3 +145,25 @@ def test_legend_check_sees_the_grouping_through_histogram_quantile() -> None:
         "(rate(kontakt_ingest_request_duration_seconds_bucket[$__rate_interval])))"
     )
     assert check_promql(expr) == {"route"}
+
+
+def alert_rules() -> list[dict[str, Any]]:
+    return [rule for group in yaml.safe_load(ALERTS.read_text())["groups"]
+            for rule in group["rules"]]  # fmt: skip
+
+
+@pytest.mark.parametrize("rule", alert_rules(), ids=[r["alert"] for r in alert_rules()])
+def test_alert_rules_parse_and_name_only_exported_metrics(rule: dict[str, Any]) -> None:
+    kept = check_promql(rule["expr"])
+    text = " ".join(rule.get("annotations", {}).values())
+    used = set(re.findall(r"\$labels\.(\w+)", text))
+    assert used <= kept, f"{rule['alert']}: {sorted(used - kept)} not kept by the expression"
+    assert rule["labels"]["severity"] in {"critical", "high", "warning"}
+
+
+def test_every_runbook_entry_has_an_alert() -> None:
+    runbooks = {r.get("annotations", {}).get("runbook") for r in alert_rules()}
+    doc = (ROOT / "docs" / "operations.md").read_text()
+    for entry in ("Broker down", "Worker behind", "Warehouse behind"):
+        assert f"### {entry}" in doc
+        assert f'docs/operations.md, "{entry}"' in runbooks, f"no alert points at {entry}"
