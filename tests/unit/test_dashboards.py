@@ -167,3 +167,31 @@ def test_every_runbook_entry_has_an_alert() -> None:
     for entry in ("Broker down", "Worker behind", "Warehouse behind"):
         assert f"### {entry}" in doc
         assert f'docs/operations.md, "{entry}"' in runbooks, f"no alert points at {entry}"
+
+
+@pytest.mark.parametrize("path", sorted(DASHBOARDS.glob("*.json")), ids=lambda p: p.stem)
+def test_dashboard_layout_is_sound(path: Path) -> None:
+    """Unique ids, panels inside the 24-column grid and not on top of each other, and each
+    panel says what it shows and queries something."""
+    board = json.loads(path.read_text())
+    panels = _panels(board)
+    ids = [p["id"] for p in panels]
+    assert len(ids) == len(set(ids)), f"{path.name}: duplicate panel ids"
+    cells: dict[tuple[int, int], str] = {}
+    for panel in panels:
+        pos = panel["gridPos"]
+        assert pos["x"] >= 0 and pos["x"] + pos["w"] <= 24, panel["title"]
+        for x in range(pos["x"], pos["x"] + pos["w"]):
+            for y in range(pos["y"], pos["y"] + pos["h"]):
+                assert (x, y) not in cells, f"{panel['title']} overlaps {cells[(x, y)]}"
+                cells[(x, y)] = panel["title"]
+        if panel["type"] == "row":
+            continue
+        assert panel["title"] and panel.get("description"), f"{path.name}: {panel}"
+        refs = [t["refId"] for t in panel["targets"]]
+        assert refs and len(refs) == len(set(refs)), panel["title"]
+
+
+def test_dashboard_uids_are_unique() -> None:
+    uids = [json.loads(p.read_text())["uid"] for p in DASHBOARDS.glob("*.json")]
+    assert len(uids) == len(set(uids)) == 2
