@@ -283,6 +283,22 @@ class Settings(BaseSettings):
         default="kontakt-notifier", description="Consumer group of the notifier."
     )
 
+    # --- Prometheus metrics ports (0 = off; deploy/prometheus/prometheus.yml scrapes them) ---
+    worker_metrics_port: int = Field(
+        default=0, ge=0, le=65535,
+        description="Port of a worker's Prometheus /metrics (0 = off); with several worker "
+        "processes, process i listens on this port + i.",
+    )
+    sink_metrics_port: int = Field(
+        default=0, ge=0, le=65535,
+        description="Port of `kontakt sink`'s Prometheus /metrics (0 = off; the sink inside the "
+        "API is served on the API's /metrics).",
+    )
+    notifier_metrics_port: int = Field(
+        default=0, ge=0, le=65535,
+        description="Port of `kontakt notifier`'s Prometheus /metrics (0 = off).",
+    )
+
     @field_validator("allowed_lateness")
     @classmethod
     def _lateness_parses(cls, value: str) -> str:

@@ -4,6 +4,7 @@ addresses agree between services, and start-up order waits on health."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -121,3 +122,130 @@ def test_dockerfile_copies_what_the_package_needs() -> None:
         assert f"COPY {path}" in dockerfile
         assert (ROOT / path).exists(), f"the Dockerfile copies {path}, which does not exist"
     assert 'ENTRYPOINT ["kontakt"]' in dockerfile
+
+
+# --- Monitoring: Prometheus and Grafana (deploy/prometheus, deploy/grafana) ---------------
+
+DEPLOY = ROOT / "deploy"
+PROMETHEUS: dict[str, Any] = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+PROVISIONING = DEPLOY / "grafana" / "provisioning"
+DATASOURCES: list[dict[str, Any]] = [
+    ds
+    for path in sorted((PROVISIONING / "datasources").glob("*.yaml"))
+    for ds in yaml.safe_load(path.read_text())["datasources"]
+]
+
+
+def _scrape_targets() -> list[tuple[str, str, int]]:
+    """(job, host, port) of every scrape target, static or by DNS name."""
+    found = []
+    for job in PROMETHEUS["scrape_configs"]:
+        for static in job.get("static_configs", []):
+            for target in static["targets"]:
+                host, port = target.rsplit(":", 1)
+                found.append((job["job_name"], host, int(port)))
+        for dns in job.get("dns_sd_configs", []):
+            found.extend((job["job_name"], name, int(dns["port"])) for name in dns["names"])
+    return found
+
+
+def _published(service: dict[str, Any]) -> set[int]:
+    """Container ports a service listens on as compose declares them (ports: / expose:)."""
+    ports = {int(str(p).rsplit(":", 1)[-1]) for p in service.get("ports", [])}
+    return ports | {int(p) for p in service.get("expose", [])}
+
+
+def _mounts(service: dict[str, Any]) -> dict[str, str]:
+    """Container path -> host path (or volume name) of a service's volumes."""
+    out = {}
+    for volume in service.get("volumes", []):
+        source, target = volume.split(":")[:2]
+        out[target] = source
+    return out
+
+
+def test_every_scrape_target_is_a_service_on_its_metrics_port_setting() -> None:
+    from services.metrics_names import METRICS_PORT_SETTINGS
+
+    for job, host, port in _scrape_targets():
+        if host == "localhost":  # Prometheus scraping itself
+            assert job == "prometheus" and port in _published(SERVICES["prometheus"])
+            continue
+        assert host in SERVICES, f"{job}: {host} is not a compose service"
+        assert host in METRICS_PORT_SETTINGS, f"{job}: {host} has no metrics-port setting"
+        variable = f"KONTAKT_{METRICS_PORT_SETTINGS[host].upper()}"
+        env = SERVICES[host].get("environment", {})
+        assert env.get(variable) == str(port), f"{job}: {host} must set {variable}={port}"
+        assert port in _published(SERVICES[host]), f"{job}: {host} does not expose {port}"
+    scraped = {host for _, host, _ in _scrape_targets()}
+    long_lived = {n for n, s in KONTAKT_SERVICES.items() if s.get("restart") != "no"}
+    assert long_lived <= scraped, f"not scraped: {sorted(long_lived - scraped)}"
+
+
+def test_prometheus_and_grafana_mount_the_shipped_files() -> None:
+    prometheus = _mounts(SERVICES["prometheus"])
+    assert prometheus["/etc/prometheus/prometheus.yml"] == "./deploy/prometheus/prometheus.yml"
+    for rule_file in PROMETHEUS["rule_files"]:
+        assert (ROOT / prometheus[rule_file]).is_file(), f"{rule_file} is not mounted"
+    grafana = SERVICES["grafana"]
+    assert "grafana-clickhouse-datasource" in grafana["environment"]["GF_INSTALL_PLUGINS"]
+    mounts = _mounts(grafana)
+    assert mounts["/etc/grafana/provisioning"] == "./deploy/grafana/provisioning"
+    for path in sorted((PROVISIONING / "dashboards").glob("*.yaml")):
+        for provider in yaml.safe_load(path.read_text())["providers"]:
+            source = mounts[provider["options"]["path"]]
+            assert list((ROOT / source).glob("*.json")), f"{source} holds no dashboard"
+    for name in ("prometheus", "grafana"):
+        for volume in _mounts(SERVICES[name]).values():
+            assert volume.startswith("./") or volume in COMPOSE["volumes"]
+            assert not volume.startswith("./") or (ROOT / volume).exists(), volume
+
+
+def test_every_datasource_address_is_a_compose_service() -> None:
+    assert {ds["type"] for ds in DATASOURCES} == {"prometheus", "grafana-clickhouse-datasource"}
+    for ds in DATASOURCES:
+        if ds["type"] == "prometheus":
+            url = urlparse(ds["url"])
+            assert url.hostname in SERVICES, ds["url"]
+            assert url.port in _published(SERVICES[url.hostname or ""])
+        else:
+            data, secret = ds["jsonData"], ds["secureJsonData"]
+            clickhouse = SERVICES[data["host"]]
+            assert data["port"] in _published(clickhouse)
+            assert data["protocol"] == "native" and data["port"] == 9000
+            env = clickhouse["environment"]
+            assert (data["username"], secret["password"], data["defaultDatabase"]) == (
+                env["CLICKHOUSE_USER"], env["CLICKHOUSE_PASSWORD"], env["CLICKHOUSE_DB"]
+            )
+
+
+def _datasource_refs(node: Any) -> list[dict[str, Any]]:
+    if isinstance(node, dict):
+        own = [node["datasource"]] if isinstance(node.get("datasource"), dict) else []
+        return own + [ref for value in node.values() for ref in _datasource_refs(value)]
+    if isinstance(node, list):
+        return [ref for value in node for ref in _datasource_refs(value)]
+    return []
+
+
+def test_every_dashboard_datasource_uid_is_provisioned() -> None:
+    provisioned = {ds["uid"]: ds["type"] for ds in DATASOURCES}
+    boards = sorted((DEPLOY / "grafana" / "dashboards").glob("*.json"))
+    assert {b.stem for b in boards} >= {"operations", "contact-centre"}
+    for path in boards:
+        board = json.loads(path.read_text())
+        refs = _datasource_refs(board)
+        assert refs, f"{path.name} names no datasource"
+        for ref in refs:
+            assert provisioned.get(ref["uid"]) == ref["type"], f"{path.name}: {ref}"
+
+
+def test_the_notifier_rules_example_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.alerts.rules import load_rules
+
+    notifier = SERVICES["notifier"]
+    mounts = _mounts(notifier)
+    rules_path = notifier["environment"]["KONTAKT_NOTIFY_RULES"]
+    secret = notifier["environment"]["WEBHOOK_SECRET"]
+    monkeypatch.setenv("WEBHOOK_SECRET", secret)
+    assert load_rules(ROOT / mounts[rules_path]).rules
