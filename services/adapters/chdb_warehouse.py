@@ -70,6 +70,17 @@ class ChdbWarehouse:
             for row in doc["data"]
         ]
 
+    def query_bytes(self, sql: str, fmt: str, params: Mapping[str, Any] | None = None) -> bytes:
+        """The result as ClickHouse writes it in output format ``fmt`` (CSVWithNames,
+        ArrowStream, ...): an optional capability beside the port, used by POST /v1/sql."""
+        with self._lock:
+            self._check_open()
+            bound = {k: _param_text(v) for k, v in (params or {}).items()}
+            result = (self._conn.query(sql, fmt, params=bound) if bound
+                      else self._conn.query(sql, fmt))
+        data = result.bytes() if hasattr(result, "bytes") else result
+        return data if isinstance(data, bytes) else str(data or "").encode()
+
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
             return
