@@ -238,7 +238,7 @@ def error_text(exc: BaseException) -> str:
     text = str(exc).strip()
     match = _ERROR.search(text)
     if match:
-        message = re.split(r"[.:] In scope ", match["message"].splitlines()[0])[0]
+        message = re.split(r"[.:] In scope ", match["message"].splitlines()[0])[0].rstrip(". ")
         text = f"{message} ({match['name'] or 'code ' + match['code']})"
     return text[:500]
 
