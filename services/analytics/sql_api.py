@@ -3,7 +3,8 @@ warehouse (with embedded chdb nobody else can open it while the platform runs).
 
 A key with ``read`` sees its own tenant's rows only (services/analytics/adhoc.py says how);
 one with ``sql-all`` (an operator's analyst, or the local operator token) sees every tenant's.
-Limits default to KONTAKT_SQL_*; a request may lower them, never raise them (422).
+Limits default to KONTAKT_SQL_*; a request may lower them, never raise them (asking for more
+gets the setting).
 """
 
 from __future__ import annotations
@@ -37,24 +38,24 @@ class SqlRequest(BaseModel):
                        description="One SELECT (or WITH ... SELECT) over the warehouse's tables.",
                        examples=["SELECT channel, count() FROM events GROUP BY channel"])
     format: Literal["json", "csv", "tsv", "arrow"] = "json"
-    max_execution_s: float | None = Field(None, gt=0, description="Lower the time limit (s).")
-    max_result_rows: int | None = Field(None, gt=0, description="Lower the row limit; a "
-                                        "larger result is refused (422), not cut.")
-    max_memory_bytes: int | None = Field(None, gt=0, description="Lower the memory limit.")
+    max_execution_s: float | None = Field(None, ge=0.01, description="Lower the time limit "
+                                          "(s); above KONTAKT_SQL_MAX_EXECUTION_S it is that.")
+    max_result_rows: int | None = Field(None, ge=1, description="Lower the row limit (a larger "
+                                        "result is refused with 422, not cut); above "
+                                        "KONTAKT_SQL_MAX_RESULT_ROWS it is that.")
+    max_memory_bytes: int | None = Field(None, ge=1 << 20, description="Lower the memory "
+                                         "limit; above KONTAKT_SQL_MAX_MEMORY_BYTES it is that.")
 
 
 def request_limits(settings: Settings, body: SqlRequest) -> Limits:
-    """The request's limits: each one the setting's or lower (422 when asked for more)."""
-    chosen = []
-    for name, ceiling in (("max_execution_s", settings.sql_max_execution_s),
-                          ("max_result_rows", settings.sql_max_result_rows),
-                          ("max_memory_bytes", settings.sql_max_memory_bytes)):
-        asked = getattr(body, name)
-        if asked is not None and asked > ceiling:
-            raise HTTPException(422, f"{name} {asked} is above this API's limit {ceiling}; "
-                                "a request may only lower it")
-        chosen.append(ceiling if asked is None else asked)
-    return Limits(float(chosen[0]), int(chosen[1]), int(chosen[2]))
+    """The request's limits: each one the setting's or lower -- a request asking for more gets
+    the setting (the X-Kontakt-Limits header says what applied)."""
+    def lowered(asked: float | None, ceiling: float) -> float:
+        return ceiling if asked is None else min(asked, ceiling)
+
+    return Limits(float(lowered(body.max_execution_s, settings.sql_max_execution_s)),
+                  int(lowered(body.max_result_rows, settings.sql_max_result_rows)),
+                  int(lowered(body.max_memory_bytes, settings.sql_max_memory_bytes)))
 
 
 def sql_tenant(principal: Principal) -> str | None:
@@ -87,7 +88,10 @@ def run_sql(request: Request, principal: Reader, body: SqlRequest) -> Response:
             raise refusal(exc) from None
     except SqlRefused as exc:
         raise HTTPException(exc.status_code, str(exc)) from None
-    headers = {"X-Kontakt-Tenant": tenant or "*"}
+    headers = {"X-Kontakt-Tenant": tenant or "*",
+               "X-Kontakt-Limits": f"max_execution_s={limits.max_execution_s}, "
+                                   f"max_result_rows={limits.max_result_rows}, "
+                                   f"max_memory_bytes={limits.max_memory_bytes}"}
     if body.format != "json":
         return Response(data, media_type=media_type, headers=headers)
     return Response(orjson.dumps(json_body(data, tenant)), media_type=media_type,

@@ -78,10 +78,7 @@ def _run_locally(settings: Settings, body: dict[str, object], key: str | None) -
             tenant = sql_tenant(KeyStore(key_store_path(settings.data_dir)).authenticate(key))
         except AuthError as exc:
             raise UserError(str(exc)) from None
-    try:
-        limits = request_limits(settings, request)
-    except Exception as exc:
-        raise UserError(str(getattr(exc, "detail", exc))) from None
+    limits = request_limits(settings, request)
     warehouse: Any = open_warehouse(settings)
     try:
         if not hasattr(warehouse, "query_bytes"):

@@ -113,6 +113,8 @@ def test_the_whole_api_under_schemathesis(api_url: tuple[str, str, Settings]) ->
                             else app_settings.query_max_days)
                 _one_period(case.query, max_days)
                 _one_period(case.body, max_days)
+                if case.path == "/v1/sql" and isinstance(case.body, dict):
+                    case.body["query"] = "SELECT 1 AS one"  # SQL grammar: not in OpenAPI
             response = case.call(base_url=url, session=session, headers=auth, timeout=20)
             label = case.operation.label
             statuses[(label, mode, response.status_code)] += 1

@@ -246,10 +246,14 @@ def test_limits_may_be_lowered_never_raised(api: dict[str, Any]) -> None:
     assert len(rows(api, "a", "SELECT number FROM numbers(1000)")) == 1000
     r = sql(api, "a", "SELECT number FROM numbers(1001)")
     assert r.status_code == 422, r.text
-    for field, value in (("max_result_rows", 1001), ("max_execution_s", 21),
-                         ("max_memory_bytes", 1 << 40)):
-        r = sql(api, "a", "SELECT 1", **{field: value})
-        assert r.status_code == 422 and "only lower" in r.text, r.text
+    r = sql(api, "a", "SELECT number FROM numbers(1001)", max_result_rows=5000,
+            max_execution_s=99, max_memory_bytes=1 << 40)  # asking for more gets the setting
+    assert r.status_code == 422 and "max_result_rows" in r.text, r.text
+    assert sql(api, "a", "SELECT 1", max_result_rows=5000).headers["X-Kontakt-Limits"] == (
+        f"max_execution_s=20.0, max_result_rows=1000, max_memory_bytes={1 << 30}")
+    for field, value in (("max_result_rows", 0), ("max_execution_s", 0.001),
+                         ("max_memory_bytes", 1000)):  # 0 would mean unlimited to ClickHouse
+        assert sql(api, "a", "SELECT 1", **{field: value}).status_code == 422
     r = sql(api, "a", "SELECT sum(cityHash64(number)) FROM numbers(100000000000)",
             max_execution_s=0.5)
     assert r.status_code == 422 and "max_execution_s" in r.text, r.text
