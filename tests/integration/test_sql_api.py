@@ -16,6 +16,8 @@ from typing import Any
 import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.adapters.chdb_warehouse import ChdbWarehouse
 from services.analytics.adhoc import load_catalog
@@ -86,6 +88,31 @@ def test_every_tenant_table_counts_only_the_keys_tenant(api: dict[str, Any]) -> 
     assert everything == sum(seed.COUNTS.values())
     (mine,), = rows(api, "a", "SELECT count() FROM events")
     assert mine == seed.COUNTS[seed.A]
+
+
+TENANT_TABLES = ("events", "outcomes", "contacts", "alerts", "appeal_links", "remediation",
+                 "outcome_stats_hourly", "outcome_stats_daily_mv")
+CONDITIONS = ("1", "tenant != ''", "tenant = 'mrsk-b'", "tenant IN ('mrsk-a', 'mrsk-b')",
+              "NOT (tenant = 'mrsk-a')", "tenant LIKE '%'")
+WRAPS = ("{q}", "SELECT * FROM ({q})", "WITH x AS ({q}) SELECT * FROM x",
+         "SELECT * FROM ({q}) UNION ALL SELECT * FROM ({q})",
+         "SELECT l.tenant FROM ({q}) AS l JOIN ({q}) AS r ON l.tenant = r.tenant")
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(table=st.sampled_from(TENANT_TABLES), condition=st.sampled_from(CONDITIONS),
+       wrap=st.sampled_from(WRAPS), who=st.sampled_from([("a", seed.A), ("b", seed.B),
+                                                         ("q", seed.Q)]))
+def test_any_query_shape_counts_what_an_explicit_filter_counts(
+        api: dict[str, Any], table: str, condition: str, wrap: str, who: tuple[str, str]) -> None:
+    """The property over query shapes: a tenant's count through subqueries, CTEs, UNIONs and
+    JOINs equals the operator's count of the same query with the tenant filter written out."""
+    key, tenant = who
+    mine = wrap.replace("{q}", f"SELECT tenant FROM {table} WHERE {condition}")
+    explicit = wrap.replace("{q}", f"SELECT tenant FROM {table} WHERE tenant = "
+                                   f"{literal(tenant)} AND ({condition})")
+    assert (rows(api, key, f"SELECT count() FROM ({mine})")
+            == rows(api, "ops", f"SELECT count() FROM ({explicit})")), (table, condition, wrap)
 
 
 def test_an_admin_key_of_a_tenant_is_not_operator_wide(api: dict[str, Any]) -> None:
