@@ -37,8 +37,8 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     try:
         migrate(warehouse)
         seed.seed(warehouse)
-        settings = load_settings(data_dir=tmp_path, sink_in_api=False, sql_max_result_rows=1000,
-                                 sql_max_execution_s=20)
+        settings = load_settings(data_dir=tmp_path, sink_in_api=False, board_feed=False,
+                                 sql_max_result_rows=1000, sql_max_execution_s=20)
         store = KeyStore(key_store_path(tmp_path))
         now = int(time.time() * 1000)
 
