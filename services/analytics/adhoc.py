@@ -8,7 +8,7 @@ The layers, each verified on chdb (ClickHouse 26.x); docs/analytics.md says why 
 2. ``EXPLAIN AST`` of the canonical text is walked: a single SELECT/WITH (UNION, INTERSECT,
    EXCEPT of them) and nothing else; no SETTINGS, FORMAT or INTO OUTFILE; no table function
    but the warehouse's parameterized views and a few generators; no other database; no
-   dictionary or file functions; tables only in FROM/JOIN; for a tenant key only tables that
+   dictionary or file functions; no table as an IN operand; for a tenant key only tables that
    have a ``tenant`` column (or views over them).
 3. It runs with ``readonly=1`` and the limits in its one SETTINGS clause; for a tenant key with
    ``additional_table_filters`` putting ``tenant = '<tenant>'`` on every warehouse table, views
@@ -30,6 +30,8 @@ GENERATORS = frozenset({"numbers", "zeros", "generateseries", "generate_series",
 FORBIDDEN_FUNCTIONS = frozenset({"file", "joinget", "joingetornull", "hascolumnintable",
                                  "getsetting", "getsettingordefault", "sleep", "sleepeachrow"})
 FORBIDDEN_PREFIXES = ("dict",)
+IN_FUNCTIONS = frozenset({"in", "notin", "globalin", "globalnotin", "nullin", "notnullin",
+                          "globalnullin", "globalnotnullin"})
 MAX_QUERY_CHARS = 100_000
 
 
@@ -171,6 +173,8 @@ def _check_node(node: Node, parent: Node | None, catalog: Catalog, tenant: str |
     if kind == "Function":
         if lowered in FORBIDDEN_FUNCTIONS or lowered.startswith(FORBIDDEN_PREFIXES):
             raise SqlRefused(403, f"function {name}() is not allowed here")
+        if lowered in IN_FUNCTIONS:
+            _check_in_operand(node, catalog)
         return
     first, _, rest = name.partition(".")
     if rest and first != catalog.database and first in catalog.databases:
@@ -178,13 +182,22 @@ def _check_node(node: Node, parent: Node | None, catalog: Catalog, tenant: str |
                          f"({catalog.database}) may be read")
     table = rest if rest and first == catalog.database else name
     if kind == "Identifier":
-        if table in catalog.tables or name in catalog.databases:
-            raise SqlRefused(400, f"{name}: name tables only in FROM or JOIN "
-                             "(write IN (SELECT ... FROM t))")
         return
     if tenant is not None and table in catalog.untenanted:
         raise SqlRefused(403, f"table {table} has no tenant column: it needs an operator-wide "
                          "key (scope sql-all)")
+
+
+def _check_in_operand(node: Node, catalog: Catalog) -> None:
+    """``x IN events`` reads a table outside FROM/JOIN: refused (a column named like a
+    table elsewhere, such as appeal_figures' ``contacts``, is fine)."""
+    args = node.children[0].children if node.children else []
+    if len(args) == 2 and args[1].kind == "Identifier":
+        first, _, rest = args[1].name.partition(".")
+        table = rest if rest and first == catalog.database else args[1].name
+        if table in catalog.tables:
+            raise SqlRefused(400, f"{args[1].name}: name tables only in FROM or JOIN "
+                             "(write IN (SELECT ... FROM t))")
 
 
 def _quote(text: str) -> str:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -262,6 +264,19 @@ def test_a_failed_query_leaves_nothing_for_the_next(api: dict[str, Any]) -> None
 def test_an_operator_key_reads_untenanted_tables(api: dict[str, Any]) -> None:
     assert rows(api, "ops", "SELECT count() > 0 FROM kontakt_schema_migrations") == [[1]]
     assert sql(api, "ops", "SELECT * FROM system.tables").status_code == 403
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+DOC_QUERIES = [block for name in ("analytics.md", "appeals.md")
+               for block in re.findall(r"```sql\n(.*?)```", (DOCS / name).read_text(), re.S)]
+
+
+def test_the_documented_queries_run_for_a_tenant_key(api: dict[str, Any]) -> None:
+    """No false refusals: every analyst query of docs/analytics.md and docs/appeals.md runs."""
+    assert len(DOC_QUERIES) >= 20
+    for query in DOC_QUERIES:
+        r = sql(api, "a", query)
+        assert r.status_code == 200, (query.splitlines()[0], r.text)
 
 
 # --- limits, formats, keys -----------------------------------------------------------------

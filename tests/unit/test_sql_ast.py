@@ -82,7 +82,10 @@ def test_untenanted_tables_are_for_operators() -> None:
     ("TableIdentifier {table}", "Function file (children 1)"),
     ("Literal UInt64_1", "Function dictGetString (children 1)"),
     ("Literal UInt64_1", "Function sleepEachRow (children 1)"),
-    ("Literal UInt64_1", "Identifier events"),
+    ("Literal UInt64_1", "Function in (children 1)\n     ExpressionList (children 2)\n"
+                         "      Identifier contact_id\n      Identifier events"),
+    ("Literal UInt64_1", "Function notIn (children 1)\n     ExpressionList (children 2)\n"
+                         "      Identifier contact_id\n      Identifier default.outcomes"),
     ("Literal UInt64_1", "Identifier system.one.dummy"),
     ("Literal UInt64_1", "Set"),
 ])
@@ -96,6 +99,8 @@ def test_allowed_functions_and_qualified_columns() -> None:
     text = (_tree().replace("TableIdentifier outcomes", "Function v (children 1)")
             .replace("Literal UInt64_1", "Identifier events.tenant"))
     check(parse_ast(text), "SELECT ...", CATALOG, "a")
+    column = _tree().replace("Literal UInt64_1", "Identifier events")  # a column so named
+    check(parse_ast(column), "SELECT ...", CATALOG, "a")
     numbers = _tree().replace("TableIdentifier outcomes", "Function numbers (children 1)")
     check(parse_ast(numbers), "SELECT ...", CATALOG, "a")
 
