@@ -28,7 +28,8 @@ GENERATORS = frozenset({"numbers", "zeros", "generateseries", "generate_series",
 #: Scalar functions that read outside the query's tables (files, dictionaries, Join tables).
 #: sleep: a query holds the warehouse (the sink waits behind it), so idling in it is refused.
 FORBIDDEN_FUNCTIONS = frozenset({"file", "joinget", "joingetornull", "hascolumnintable",
-                                 "getsetting", "getsettingordefault", "sleep", "sleepeachrow"})
+                                 "getsetting", "getsettingordefault", "sleep", "sleepeachrow",
+                                 "catboostevaluate"})
 FORBIDDEN_PREFIXES = ("dict",)
 IN_FUNCTIONS = frozenset({"in", "notin", "globalin", "globalnotin", "nullin", "notnullin",
                           "globalnullin", "globalnotnullin"})

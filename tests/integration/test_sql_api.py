@@ -143,6 +143,13 @@ HOSTILE = [
     "SELECT count() FROM events WHERE contact_id IN (SELECT contact_id FROM events "
     "WHERE tenant = 'mrsk-b')",
     "SELECT tenant FROM events FINAL",
+    "(SELECT tenant FROM events) UNION ALL (SELECT tenant FROM alerts)",
+    "SELECT tenant FROM events UNION ALL (SELECT tenant FROM outcomes)",
+    "SELECT tenant FROM events PASTE JOIN outcomes",
+    "SELECT groupArray(tenant) FROM events GROUP BY GROUPING SETS ((tenant), ())",
+    "SELECT * FROM loop(events)",
+    "SELECT * FROM generateRandom('tenant String')",
+    "SELECT * FROM clusterAllReplicas('default', currentDatabase(), 'events')",
     "SELECT tenant FROM default.events",
     "SELECT tenant, x FROM events ARRAY JOIN [1, 2] AS x",
     f"SELECT * FROM {VIEW}",
