@@ -33,7 +33,10 @@ class Scope(StrEnum):
     # The board's region-wide storm view: outage storms of every tenant of a region, not only
     # the key's own (docs/board.md). Other tenants' call counts, so never part of read.
     REGION_STORMS = "region-storms"
-    ADMIN = "admin"  # implies every other scope
+    ADMIN = "admin"  # implies every other scope but SQL_ALL
+    # POST /v1/sql over every tenant's rows (an operator's analyst); never implied by admin,
+    # which a tenant's own key may hold (docs/analytics.md, "Ad-hoc SQL").
+    SQL_ALL = "sql-all"
 
 
 class TenantType(StrEnum):
@@ -63,6 +66,8 @@ class Principal:
     scopes: frozenset[str]
 
     def allows(self, scope: Scope) -> bool:
+        if scope is Scope.SQL_ALL:
+            return scope.value in self.scopes
         return scope.value in self.scopes or Scope.ADMIN.value in self.scopes
 
 
@@ -210,10 +215,20 @@ _bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer kk_<id
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="kk_<id>_<secret>")
 
 
+def _local_operator(request: Request, key: str) -> Principal | None:
+    """The principal of the API's local operator token (services/api/local_token.py)."""
+    token = getattr(request.app.state, "local_token", None)
+    if not token or not hmac.compare_digest(token.encode(), key.encode()):
+        return None
+    return Principal(key_id="local", tenant="", tenant_type=TenantType.GRID,
+                     scopes=frozenset({Scope.ADMIN.value, Scope.SQL_ALL.value}))
+
+
 def require_scope(scope: Scope) -> Callable[..., Principal]:
     """FastAPI dependency factory: the caller's Principal, or 401/403 with a precise reason."""
 
     def dependency(
+        request: Request,
         store: Annotated[KeyStore, Depends(get_key_store)],
         bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
         header_key: Annotated[str | None, Security(_api_key)] = None,
@@ -227,7 +242,7 @@ def require_scope(scope: Scope) -> Callable[..., Principal]:
                 headers=challenge,
             )
         try:
-            principal = store.authenticate(key)
+            principal = _local_operator(request, key) or store.authenticate(key)
         except AuthError as exc:
             raise HTTPException(exc.status_code, str(exc), headers=challenge) from None
         if not principal.allows(scope):

@@ -157,6 +157,21 @@ class Settings(BaseSettings):
     query_max_execution_s: int = Field(
         default=10, ge=1, description="ClickHouse max_execution_time of analytics queries (s)."
     )
+    sql_max_execution_s: float = Field(
+        default=30.0, gt=0,
+        description="POST /v1/sql and `kontakt sql`: ClickHouse max_execution_time of an "
+        "analyst's query (s); a request may lower it, never raise it.",
+    )
+    sql_max_result_rows: int = Field(
+        default=100_000, ge=1,
+        description="POST /v1/sql: max_result_rows of an analyst's query; a larger result is "
+        "refused (result_overflow_mode=throw), a request may lower it.",
+    )
+    sql_max_memory_bytes: int = Field(
+        default=1 << 30, ge=1 << 20,
+        description="POST /v1/sql: ClickHouse max_memory_usage of an analyst's query (bytes); "
+        "a request may lower it.",
+    )
     appeal_window_days: int = Field(
         default=7, ge=0, le=365,
         description="Contacts of one customer and topic within this many days of the previous "

@@ -70,6 +70,21 @@ class ChdbWarehouse:
             for row in doc["data"]
         ]
 
+    def query_bytes(self, sql: str, fmt: str, params: Mapping[str, Any] | None = None) -> bytes:
+        """The result as ClickHouse writes it in output format ``fmt`` (CSVWithNames,
+        ArrowStream, ...): an optional capability beside the port, used by POST /v1/sql."""
+        with self._lock:
+            self._check_open()
+            bound = {k: _param_text(v) for k, v in (params or {}).items()}
+            try:
+                result = (self._conn.query(sql, fmt, params=bound) if bound
+                          else self._conn.query(sql, fmt))
+            except Exception:
+                self._drain()
+                raise
+        data = result.bytes() if hasattr(result, "bytes") else result
+        return data if isinstance(data, bytes) else str(data or "").encode()
+
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
             return
@@ -136,9 +151,23 @@ class ChdbWarehouse:
     def _run(self, sql: str, fmt: str, params: Mapping[str, Any] | None) -> str:
         self._check_open()
         bound = {k: _param_text(v) for k, v in (params or {}).items()}
-        result = self._conn.query(sql, fmt, params=bound) if bound else self._conn.query(sql, fmt)
+        try:
+            result = (self._conn.query(sql, fmt, params=bound) if bound
+                      else self._conn.query(sql, fmt))
+        except Exception:
+            self._drain()
+            raise
         data = result.bytes() if hasattr(result, "bytes") else result
         return data.decode() if isinstance(data, bytes) else str(data or "")
+
+    def _drain(self) -> None:
+        """chdb keeps what a failed query had already written (a JSON header, rows before the
+        error) and prepends it to the next query's result; read it out here, so that it
+        reaches neither the next caller nor another tenant."""
+        try:
+            self._conn.query("SELECT 1", "TSV")
+        except Exception:  # the connection is broken: the next call says so
+            return
 
     def _table_columns(self, table: str) -> list[tuple[str, str]]:
         if table not in self._columns:

@@ -18,6 +18,8 @@ ROUTERS: tuple[str, ...] = (
     "services.board.router",  # /board page and its login
     "services.analytics.router",  # /v1/reports/*, /v1/contacts/*/timeline, /v1/metrics/live
     "services.analytics.whatif_api",  # POST /v1/sla/whatif
+    "services.analytics.sql_api",  # POST /v1/sql (analysts' ad-hoc SQL)
+    "services.api.jobs",  # POST /v1/jobs/appeals-link, /v1/jobs/backfill (admin)
     "services.appeals.router",  # /v1/reports/appeals, /v1/appeals, remediation, categories
     "services.appeals.remediation_api",  # POST /v1/remediation
     "services.staffing.router",  # /v1/staffing/plan, /api/staffing/plan (the board's)

@@ -3,6 +3,9 @@ with an embedded chdb warehouse, run the sink beside the query routers in a back
 -- chdb locks its directory to one process, so the process that serves queries must also be
 the one that writes. With a clickhouse:// server the sink runs as its own `kontakt sink`.
 
+It also writes the local operator token (services/api/local_token.py) by which `kontakt sql`,
+`kontakt appeals link` and `kontakt backfill` reach this process's warehouse while it runs.
+
 A test may put its own warehouse on app.state before start-up; it is then used and not closed.
 """
 
@@ -19,10 +22,12 @@ log = logging.getLogger(__name__)
 
 @asynccontextmanager
 async def warehouse_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    from services.api.local_token import remove_token, write_token
     from services.sink.service import SinkThread, is_embedded, sink_config
     from services.warehouse import open_warehouse
 
     settings = app.state.settings
+    app.state.local_token = write_token(settings.data_dir)
     owned = getattr(app.state, "warehouse", None) is None
     if owned:
         app.state.warehouse = open_warehouse(settings)
@@ -34,6 +39,7 @@ async def warehouse_lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        remove_token(settings.data_dir, app.state.local_token)
         if sink is not None:
             sink.stop()
         if owned:

@@ -3,7 +3,8 @@
 Thin shells: the work is in services/sink (consumer loop) and services/analytics (backfill,
 what-if over the pure SLA core). With the embedded chdb warehouse only one process may open the
 warehouse directory: `kontakt api` already runs the sink inside itself there, and backfill or
-what-if need the API stopped (or a clickhouse:// server) -- the warehouse says so if not.
+what-if need the API stopped (or a clickhouse:// server) -- the warehouse says so if not --
+except backfill, which the running API runs for it (POST /v1/jobs/backfill).
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from typing import Annotated, Any
 
 import typer
 
+from services.analytics.scope_text import instant_option as _instant
+from services.analytics.scope_text import load_policy_option as _policy
+from services.analytics.scope_text import scope_options
 from services.errors import UserError
 
 FromOpt = Annotated[str | None, typer.Option("--from", help="RFC 3339 instant or a plain date "
@@ -23,37 +27,6 @@ FromOpt = Annotated[str | None, typer.Option("--from", help="RFC 3339 instant or
 ToOpt = Annotated[str | None, typer.Option("--to", help="RFC 3339 (exclusive) or a plain date "
                                            "(that day included); ... and before it.")]
 TenantOpt = Annotated[str | None, typer.Option(help="Only this tenant (default: all).")]
-
-
-def _instant(name: str, text: str | None) -> int | None:
-    """An option's time bound, read as the reports' ``from``/``to`` are (one parser): an RFC
-    3339 instant, or a plain date as a Moscow day (``--to`` includes its day)."""
-    from services.analytics.filters import FilterError, parse_instant
-
-    if text is None:
-        return None
-    try:
-        return parse_instant(name, text, end=name == "--to")
-    except FilterError as exc:
-        raise UserError(str(exc)) from None
-
-
-def _policy(name: str) -> Any:
-    from streams.sla.policy import PolicyError, load_policy
-
-    try:
-        return load_policy(name)
-    except PolicyError as exc:
-        raise UserError(str(exc)) from None
-
-
-def scope_options(tenant: str | None, start: str | None, end: str | None) -> Any:
-    from services.analytics.scope import Scope
-
-    scope = Scope(tenant, _instant("--from", start), _instant("--to", end))
-    if scope.start_ms is not None and scope.end_ms is not None and scope.end_ms <= scope.start_ms:
-        raise UserError("--to must be later than --from")
-    return scope
 
 
 def sink_command(
@@ -120,9 +93,11 @@ def backfill_command(
     """Rebuild the contacts and outcome tables from the raw events with the pure SLA core.
 
     Without --tenant/--from/--to the projections are emptied and rebuilt; with --tenant that
-    tenant's rows are replaced; with a period the contacts in it are overwritten.
+    tenant's rows are replaced; with a period the contacts in it are overwritten. While the
+    platform runs, its API does the work (it owns the embedded warehouse).
     """
     from services.analytics.backfill import backfill
+    from services.local.api_link import post, running_api
     from services.settings import load_settings
     from services.warehouse import open_warehouse
 
@@ -130,6 +105,13 @@ def backfill_command(
     pol = _policy(policy or settings.sla_policy)
     scope = scope_options(tenant, start, end)
     when = _instant("--as-of", as_of)
+    api = running_api(settings)
+    if api is not None:  # the running API owns the warehouse: it runs the job
+        body = {"policy": policy, "tenant": tenant, "from": start, "to": end, "as_of": as_of}
+        done = post(api, "/v1/jobs/backfill", body).json()
+        typer.echo(f"backfill: {done['contacts']} contacts, {done['outcomes']} outcomes under "
+                   f"{done['policy']} in {done['elapsed_s']:.1f} s (run by the API)")
+        return
     warehouse = open_warehouse(settings)
     bar, on_total, update = _progress_bar("backfill")
     began = time.monotonic()

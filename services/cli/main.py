@@ -40,6 +40,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "services.cli.notifier",  # kontakt notifier (webhook/email alerts)
     "services.cli.appeals",  # kontakt appeals link
     "services.cli.staffing",  # kontakt staffing plan
+    "services.cli.sql",  # kontakt sql (through the running API, or chdb when it is down)
 )
 
 
