@@ -9,7 +9,7 @@ services/cli/platform.py) pasted verbatim; tests/unit/test_readme.py keeps the t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,6 +26,13 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(
         default=Path.home() / ".cache" / "kontakt",
         description="Downloaded Kafka jars (outside the repository).",
+    )
+
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="Log lines of every process (api, worker, sink, notifier; `kontakt up`'s "
+        "children inherit it): text, or json (one object per line: timestamp, level, logger, "
+        "message, request_id/tenant/contact_id/alert_id where in play).",
     )
 
     # --- Kafka ---------------------------------------------------------------------------

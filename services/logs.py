@@ -1,0 +1,105 @@
+"""One logging configuration for every Kontakt process: KONTAKT_LOG_FORMAT=text|json.
+
+:func:`configure_logging` (or, for uvicorn and faust, which install a configuration of their
+own, :func:`logging_config` handed to them) is the only place a process sets up logging. One
+handler on the root logger writes one line per event to stderr; uvicorn's (error, access),
+faust's, mode's and aiokafka's loggers have no handlers of their own and propagate to it, so
+they come out in the same format as ours.
+
+* ``text`` (the default): ``2026-12-07 00:40:00,123 INFO    services.x: message  tenant=t``.
+* ``json``: one JSON object per line with ``timestamp`` (ISO 8601, UTC), ``level``,
+  ``logger``, ``message``, the ids in play and any ``extra=`` fields; a traceback is the
+  ``exc_info`` string of the same object (python-json-logger).
+
+The ids in play come from context variables through :class:`ContextFilter`: the API's request
+id (asgi-correlation-id sets it per request from X-Request-ID or a new uuid) and whatever a
+block binds with :func:`log_ids` (tenant, contact_id, alert_id). Context variables follow
+asyncio tasks and ``contextvars.copy_context``, so every line of one request carries its id.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from asgi_correlation_id import correlation_id
+from pythonjsonlogger.core import RESERVED_ATTRS
+
+FORMATS = ("text", "json")
+ID_FIELDS = ("request_id", "tenant", "contact_id", "alert_id")
+LIBRARY_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "faust", "mode", "aiokafka")
+
+_IDS: ContextVar[tuple[tuple[str, str], ...]] = ContextVar("kontakt_log_ids", default=())
+_TEXT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s%(ids)s"
+
+
+class ContextFilter(logging.Filter):
+    """Puts the ids in play on each record (an id given with ``extra=`` wins), and ``ids``,
+    the same as `` key=value`` text for the text format."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request_id = correlation_id.get()
+        if request_id and not hasattr(record, "request_id"):
+            record.request_id = request_id
+        for key, value in _IDS.get():
+            if not hasattr(record, key):
+                setattr(record, key, value)
+        record.ids = "".join(
+            f" {key}={getattr(record, key)}" for key in ID_FIELDS if hasattr(record, key)
+        )
+        return True
+
+
+@contextmanager
+def log_ids(**ids: str | None) -> Iterator[None]:
+    """Every log line of the block (and of tasks it starts) carries these ids; None and ''
+    are left out."""
+    token = _IDS.set(_IDS.get() + tuple((k, v) for k, v in ids.items() if v))
+    try:
+        yield
+    finally:
+        _IDS.reset(token)
+
+
+def logging_config(fmt: str = "text", level: str = "info") -> dict[str, Any]:
+    """The ``logging.config.dictConfig`` dictionary of a process (uvicorn's ``log_config``,
+    faust's ``logging_config``); ValueError for an unknown format."""
+    if fmt not in FORMATS:
+        raise ValueError(f"log format {fmt!r}: use text or json")
+    formatter: dict[str, Any] = (
+        {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": True,
+            "reserved_attrs": [*RESERVED_ATTRS, "ids", "color_message"],
+        }
+        if fmt == "json"
+        else {"format": _TEXT}
+    )
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"context": {"()": ContextFilter}},
+        "formatters": {"kontakt": formatter},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stderr",
+                "formatter": "kontakt",
+                "filters": ["context"],
+            }
+        },
+        "root": {"level": level.upper(), "handlers": ["stderr"]},
+        # uvicorn's own config would give these handlers and propagate=False; ours does not.
+        "loggers": {name: {"handlers": [], "propagate": True} for name in LIBRARY_LOGGERS},
+    }
+
+
+def configure_logging(fmt: str = "text", level: str = "info") -> None:
+    """Set up this process's logging (call once, at the start of a long-running command)."""
+    logging.config.dictConfig(logging_config(fmt, level))
