@@ -179,7 +179,8 @@ class Notifier:
                                    result.detail, now_ms)
                 if status == "failed":
                     log.warning("notify %s via %s failed: %s", alert.alert_id, channel,
-                                result.detail)
+                                result.detail,
+                                extra={"alert_id": alert.alert_id, "tenant": alert.tenant})
                 done.append((rule.name, channel, status))
         return done
 
