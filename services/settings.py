@@ -65,6 +65,12 @@ class Settings(BaseSettings):
         description="Empty: embedded chdb under data_dir/warehouse. chdb:///path for another "
         "directory, clickhouse://user:password@host:9000/database for a server.",
     )
+    clickhouse_cluster: str = Field(
+        default="",
+        description="Name of a ClickHouse cluster (remote_servers) for `kontakt migrate`: "
+        "the same migrations rendered ON CLUSTER, ReplicatedMergeTree <table>_local and "
+        "Distributed <table> (docs/clickhouse.md). Empty: one server or chdb, as written.",
+    )
     raw_event_ttl_days: int = Field(
         default=0,
         ge=0,
@@ -289,6 +295,13 @@ class Settings(BaseSettings):
     notify_group: str = Field(
         default="kontakt-notifier", description="Consumer group of the notifier."
     )
+
+    @field_validator("clickhouse_cluster")
+    @classmethod
+    def _cluster_name(cls, value: str) -> str:
+        from services.adapters.cluster_sql import check_cluster_name
+
+        return check_cluster_name(value) if value else value
 
     @field_validator("allowed_lateness")
     @classmethod

@@ -1,0 +1,174 @@
+"""The cluster rendering of the migrations (services/adapters/cluster_sql.py), table by table for
+every migration file; without a cluster the text that runs today, byte for byte."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from services.adapters.cluster_sql import render, render_statement, sharding_key
+from services.adapters.sqltext import split_statements, strip_comments
+from services.migrate import discover
+from services.settings import load_settings
+
+ON = "ON CLUSTER 'kontakt'"
+ZK = "'/clickhouse/tables/{shard}/{database}/{table}', '{replica}'"
+CONTACT = "cityHash64(tenant, contact_id)"
+
+
+def table(name: str, engine: str, key: str) -> list[tuple[str, str]]:
+    """A MergeTree table's two statements: (header, engine clause)."""
+    return [
+        (f"CREATE TABLE IF NOT EXISTS {name}_local {ON}", f"ENGINE = {engine}"),
+        (f"CREATE TABLE IF NOT EXISTS {name} {ON}",
+         f"ENGINE = Distributed('kontakt', currentDatabase(), '{name}_local', {key})"),
+    ]
+
+
+def view(header: str) -> list[tuple[str, str]]:
+    return [(header, "")]
+
+
+# Every migration file, every statement it renders to: (header line, engine clause or '').
+EXPECTED: dict[str, list[tuple[str, str]]] = {
+    "001_events.sql": table("events", f"ReplicatedReplacingMergeTree({ZK})", CONTACT),
+    "002_contacts.sql": table("contacts", f"ReplicatedReplacingMergeTree({ZK}, version)",
+                              CONTACT),
+    "003_outcomes.sql": table(
+        "outcomes", f"ReplicatedReplacingMergeTree({ZK}, evaluated_at)", CONTACT),
+    "004_alerts.sql": table("alerts", f"ReplicatedReplacingMergeTree({ZK})", CONTACT),
+    "005_metrics.sql": table(
+        "metrics", f"ReplicatedReplacingMergeTree({ZK}, taken_at)",
+        "cityHash64(tenant, window, channel, region, office, window_start, partition)"),
+    "006_outcome_stats_hourly.sql": table(
+        "outcome_stats_hourly", f"ReplicatedAggregatingMergeTree({ZK})",
+        "cityHash64(tenant, channel, region, customer_category, milestone, local_hour)")
+    + view(f"CREATE MATERIALIZED VIEW IF NOT EXISTS outcome_stats_hourly_mv {ON} "
+           "TO outcome_stats_hourly_local AS"),
+    "007_outcome_stats_daily.sql": table(
+        "outcome_stats_daily", f"ReplicatedAggregatingMergeTree({ZK})",
+        "cityHash64(tenant, channel, region, customer_category, milestone, local_day)")
+    + view(f"CREATE MATERIALIZED VIEW IF NOT EXISTS outcome_stats_daily_mv {ON} "
+           "TO outcome_stats_daily_local AS"),
+    "008_appeal_links.sql": table(
+        "appeal_links", f"ReplicatedReplacingMergeTree({ZK}, linked_at)", CONTACT),
+    "009_appeal_views.sql": view(f"CREATE VIEW IF NOT EXISTS contact_customer_time {ON} AS")
+    + view(f"CREATE VIEW IF NOT EXISTS appeal_figures {ON} AS"),
+    "010_remediation.sql": table(
+        "remediation", f"ReplicatedReplacingMergeTree({ZK})",
+        "cityHash64(tenant, action_id, remediation_id)"),
+    "011_sl_daily.sql": table(
+        "sl_daily", f"ReplicatedMergeTree({ZK})",
+        "cityHash64(tenant, refreshed_at, local_day, channel, region)")
+    + view(f"CREATE MATERIALIZED VIEW IF NOT EXISTS sl_daily_refresh {ON}"),
+    "012_appeal_figures_first_contact.sql": view(f"CREATE OR REPLACE VIEW appeal_figures {ON} AS"),
+}
+MIGRATIONS = {m.path.name: m for m in discover()}
+
+
+def test_every_migration_has_its_expected_rendering() -> None:
+    assert set(EXPECTED) == set(MIGRATIONS), "a new migration: add its cluster rendering here"
+
+
+def test_without_a_cluster_the_text_is_what_runs_today() -> None:
+    for migration in MIGRATIONS.values():
+        assert render(migration.sql, "") == migration.sql
+        assert migration.statements_for("") == migration.statements
+        assert migration.statements_for("") == split_statements(migration.sql)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_cluster_rendering_table_by_table(name: str) -> None:
+    migration = MIGRATIONS[name]
+    rendered = migration.statements_for("kontakt")
+    assert render(migration.sql, "kontakt").count(";\n\n") == len(rendered)
+    assert [(s.splitlines()[0], _engine(s)) for s in rendered] == EXPECTED[name]
+    originals = iter(strip_comments(s) for s in migration.statements)
+    for statement in rendered:
+        if statement.split("\n", 1)[0].endswith(f"_local {ON}"):  # the shard-local table
+            original = next(originals)
+            # everything but the name and the engine is the migration's own text
+            assert _without_engine(statement).split("\n", 1)[1] == \
+                _without_engine(original).split("\n", 1)[1]
+        elif "Distributed(" in statement:
+            local = re.search(r"'(\w+_local)'", statement)
+            assert local and f"\nAS {local.group(1)}\n" in statement
+        else:
+            original = next(originals)
+            body = statement.split(ON, 1)[1]
+            if " MATERIALIZED VIEW " in statement:  # reads and writes the shard-local tables
+                assert re.findall(r"\b(?:FROM|TO) (\w+)", body) == [
+                    f"{t}_local" for t in re.findall(r"\b(?:FROM|TO) (\w+)", original)]
+                body = re.sub(r"\b((?:FROM|TO) \w+)_local\b", r"\1", body)
+            assert original.endswith(body)
+    assert next(originals, None) is None
+
+
+def test_materialized_views_read_outcomes_local() -> None:
+    for name in ("006_outcome_stats_hourly.sql", "007_outcome_stats_daily.sql",
+                 "011_sl_daily.sql"):
+        text = render(MIGRATIONS[name].sql, "kontakt")
+        assert "FROM outcomes_local" in text and "FROM outcomes\n" not in text
+
+
+def test_plain_views_read_the_distributed_tables() -> None:
+    text = render(MIGRATIONS["009_appeal_views.sql"].sql, "kontakt")
+    assert "FROM appeal_links\n" in text and "FROM events\n" in text and "_local" not in text
+
+
+def test_alter_and_drop() -> None:
+    assert render_statement("ALTER TABLE events MODIFY TTL toDateTime(occurred_at) + "
+                            "INTERVAL 3 DAY DELETE", "c") == [
+        "ALTER TABLE events_local ON CLUSTER 'c' MODIFY TTL toDateTime(occurred_at) + "
+        "INTERVAL 3 DAY DELETE"]
+    assert render_statement("ALTER TABLE events REMOVE TTL", "c") == [
+        "ALTER TABLE events_local ON CLUSTER 'c' REMOVE TTL"]
+    assert render_statement("ALTER TABLE outcomes MODIFY COLUMN tz String DEFAULT 'x'", "c") == [
+        "ALTER TABLE outcomes_local ON CLUSTER 'c' MODIFY COLUMN tz String DEFAULT 'x'",
+        "ALTER TABLE outcomes ON CLUSTER 'c' MODIFY COLUMN tz String DEFAULT 'x'"]
+    assert render_statement("DROP TABLE IF EXISTS t", "c") == [
+        "DROP TABLE IF EXISTS t ON CLUSTER 'c'", "DROP TABLE IF EXISTS t_local ON CLUSTER 'c'"]
+    assert render_statement("DROP VIEW v", "c") == ["DROP VIEW v ON CLUSTER 'c'"]
+
+
+def test_engine_arguments_are_kept_and_comments_do_not_count() -> None:
+    sql = ("-- a ReplacingMergeTree ENGINE = MergeTree in a comment\n"
+           "CREATE TABLE t (tenant String, k String, v UInt64, d UInt8) "
+           "ENGINE = ReplacingMergeTree(v, d) ORDER BY (tenant, k)")
+    local, distributed = split_statements(render(sql, "c"))
+    assert local == ("CREATE TABLE t_local ON CLUSTER 'c' (tenant String, k String, v UInt64, "
+                     f"d UInt8) ENGINE = ReplicatedReplacingMergeTree({ZK}, v, d) "
+                     "ORDER BY (tenant, k)")
+    assert distributed.endswith("'t_local', cityHash64(tenant, k))")
+    assert sharding_key("CREATE TABLE x (a String) ENGINE = MergeTree ORDER BY a") == \
+        "cityHash64(a)"
+
+
+@pytest.mark.parametrize("bad", ["", "two words", "x'; DROP", "c" * 129])
+def test_bad_cluster_names_are_refused(bad: str) -> None:
+    if bad:
+        with pytest.raises(ValueError, match="cluster name"):
+            render("SELECT 1", bad)
+    with pytest.raises(ValueError, match="clickhouse_cluster"):
+        load_settings(clickhouse_cluster=bad or " ")
+
+
+def test_clickhouse_parses_every_rendered_statement() -> None:
+    """ClickHouse 26's own parser (chdb's formatQuery) accepts each statement as written."""
+    import chdb
+
+    for migration in MIGRATIONS.values():
+        for statement in migration.statements_for("kontakt"):
+            quoted = "'" + statement.replace("\\", "\\\\").replace("'", "\\'") + "'"
+            result = chdb.query(f"SELECT formatQuerySingleLine({quoted})", "TSVRaw")
+            assert "ON CLUSTER kontakt" in result.bytes().decode(), statement
+
+
+def _engine(statement: str) -> str:
+    match = re.search(r"^ENGINE = .*$", statement, re.MULTILINE)
+    return match.group(0) if match else ""
+
+
+def _without_engine(statement: str) -> str:
+    return re.sub(r"^ENGINE = .*$", "ENGINE", statement, flags=re.MULTILINE)
