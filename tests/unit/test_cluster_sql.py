@@ -172,3 +172,49 @@ def _engine(statement: str) -> str:
 
 def _without_engine(statement: str) -> str:
     return re.sub(r"^ENGINE = .*$", "ENGINE", statement, flags=re.MULTILINE)
+
+
+class RecordingWarehouse:
+    """A warehouse that answers migrate's reads (nothing applied, every table there, no TTL)
+    and records the rest."""
+
+    def __init__(self) -> None:
+        self.executed: list[str] = []
+        self.inserted: list[str] = []
+
+    def execute(self, sql: str, params: object = None) -> None:
+        self.executed.append(sql)
+
+    def query(self, sql: str, params: object = None) -> list[tuple[object, ...]]:
+        if "count()" in sql:
+            return [(1,)]
+        if "engine_full" in sql:
+            assert params == {"t": "events_local"}
+            return [("ReplicatedReplacingMergeTree(...) ORDER BY x",)]
+        return []
+
+    def insert(self, table: str, columns: object, rows: object) -> None:
+        self.inserted.append(table)
+
+
+def test_migrate_on_a_cluster_runs_the_rendered_statements() -> None:
+    from services.migrate import migrate
+
+    warehouse = RecordingWarehouse()
+    migrate(warehouse, raw_event_ttl_days=7, cluster="kontakt")  # type: ignore[arg-type]
+    rendered = [s for m in MIGRATIONS.values() for s in m.statements_for("kontakt")]
+    assert warehouse.executed[1:1 + len(rendered)] == rendered
+    assert [s.split(" MODIFY ")[0] for s in warehouse.executed[1 + len(rendered):]] == [
+        f"ALTER TABLE events_local {ON}", f"ALTER TABLE events {ON}",
+        f"ALTER TABLE outcomes_local {ON}", f"ALTER TABLE outcomes {ON}",
+        f"ALTER TABLE events_local {ON}"]
+    assert warehouse.inserted == ["kontakt_schema_migrations"] * len(MIGRATIONS)
+
+
+def test_a_cluster_needs_a_server() -> None:
+    from services.errors import UserError
+    from services.migrate import apply_migrations
+
+    settings = load_settings(clickhouse_cluster="kontakt", clickhouse_url="chdb:///tmp/x")
+    with pytest.raises(UserError, match="needs a ClickHouse server"):
+        apply_migrations(RecordingWarehouse(), settings)  # type: ignore[arg-type]
