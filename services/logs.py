@@ -12,9 +12,10 @@ they come out in the same format as ours.
   ``exc_info`` string of the same object (python-json-logger).
 
 The ids in play come from context variables through :class:`ContextFilter`: the API's request
-id (asgi-correlation-id sets it per request from X-Request-ID or a new uuid) and whatever a
-block binds with :func:`log_ids` (tenant, contact_id, alert_id). Context variables follow
-asyncio tasks and ``contextvars.copy_context``, so every line of one request carries its id.
+id (asgi-correlation-id sets it per request from X-Request-ID or a new uuid), what a request
+learns on the way with :func:`bind_request` (its key's tenant), and whatever a block binds
+with :func:`log_ids` (tenant, contact_id, alert_id). Context variables follow asyncio tasks
+and the thread pool's ``copy_context``, so every line of one request carries its id.
 """
 
 from __future__ import annotations
@@ -28,12 +29,17 @@ from typing import Any
 
 from asgi_correlation_id import correlation_id
 from pythonjsonlogger.core import RESERVED_ATTRS
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 FORMATS = ("text", "json")
 ID_FIELDS = ("request_id", "tenant", "contact_id", "alert_id")
 LIBRARY_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "faust", "mode", "aiokafka")
 
 _IDS: ContextVar[tuple[tuple[str, str], ...]] = ContextVar("kontakt_log_ids", default=())
+# One dict per HTTP request (RequestIdsMiddleware): a sync dependency runs in a worker thread
+# on a copy of the context, so it cannot set a variable for the request, but it can fill the
+# dict that copy shares with the request's task.
+_REQUEST: ContextVar[dict[str, str] | None] = ContextVar("kontakt_request_ids", default=None)
 _TEXT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s%(ids)s"
 
 
@@ -45,7 +51,7 @@ class ContextFilter(logging.Filter):
         request_id = correlation_id.get()
         if request_id and not hasattr(record, "request_id"):
             record.request_id = request_id
-        for key, value in _IDS.get():
+        for key, value in (*_IDS.get(), *(_REQUEST.get() or {}).items()):
             if not hasattr(record, key):
                 setattr(record, key, value)
         record.ids = "".join(
@@ -63,6 +69,31 @@ def log_ids(**ids: str | None) -> Iterator[None]:
         yield
     finally:
         _IDS.reset(token)
+
+
+def bind_request(**ids: str | None) -> None:
+    """The rest of the current HTTP request's log lines carry these ids (outside a request:
+    nothing happens)."""
+    bound = _REQUEST.get()
+    if bound is not None:
+        bound.update({k: v for k, v in ids.items() if v})
+
+
+class RequestIdsMiddleware:
+    """Pure ASGI: gives each HTTP request the dict :func:`bind_request` fills."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        token = _REQUEST.set({})
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _REQUEST.reset(token)
 
 
 def logging_config(fmt: str = "text", level: str = "info") -> dict[str, Any]:

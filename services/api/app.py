@@ -10,6 +10,7 @@ from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 
 from services.api.lifespan import warehouse_lifespan
+from services.logs import RequestIdsMiddleware
 from services.settings import Settings, load_settings
 
 # Feature routers, by module path; each module exposes `router`.
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     # Each request's id: the caller's X-Request-ID when it is a plausible id, else a new uuid;
     # sent back in X-Request-ID and on every log line of the request (services/logs.py).
+    app.add_middleware(RequestIdsMiddleware)  # the key's tenant, once authenticated
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID",
                        validator=valid_request_id)
     for module_path in ROUTERS:

@@ -78,11 +78,18 @@ def json_lines(log: Path) -> list[dict[str, object]]:
 
 
 def test_api_json_lines_carry_the_request_id(tmp_path: Path) -> None:
+    created = subprocess.run(
+        [str(KONTAKT), "keys", "create", "--tenant", "mrsk-center", "--type", "grid",
+         "--scope", "ingest"], env={**os.environ, "KONTAKT_DATA_DIR": str(tmp_path / "data")},
+        capture_output=True, text=True, check=True)
+    key = created.stdout.strip().splitlines()[-1]
     with api_process(tmp_path, KONTAKT_LOG_FORMAT="json") as (url, log):
         given = httpx.get(f"{url}/health", headers={"X-Request-ID": "probe-42"}, timeout=10)
         fresh = httpx.get(f"{url}/no-such-page", timeout=10)
         hostile = httpx.get(f"{url}/health", headers={"X-Request-ID": "a b\"c"}, timeout=10)
         refused = httpx.post(f"{url}/ingest/events", content=b"{", timeout=10)
+        keyed = httpx.post(f"{url}/ingest/events", content=b"{", timeout=10,
+                           headers={"X-API-Key": key, "X-Request-ID": "keyed-1"})
         time.sleep(0.5)  # the access lines are written after the response
     assert given.headers["x-request-id"] == "probe-42"
     new_id = fresh.headers["x-request-id"]
@@ -99,6 +106,11 @@ def test_api_json_lines_carry_the_request_id(tmp_path: Path) -> None:
         assert [str(r["message"]).split('"')[1] for r in mine if r in access] == \
             [f"{line} HTTP/1.1"], mine
     assert all(r.get("request_id") for r in access)  # the start-up probes have theirs too
+    # once the key is known, the request's lines carry its tenant; before, none has one
+    assert 400 <= keyed.status_code < 500
+    (keyed_line,) = [r for r in access if r["request_id"] == "keyed-1"]
+    assert keyed_line["tenant"] == "mrsk-center"
+    assert [r for r in access if "tenant" in r] == [keyed_line]
     assert not any("a b" in str(r.get("request_id")) for r in records)
     # a traceback stays inside its line's object
     assert any("Traceback" in str(r.get("exc_info", "")) for r in records)
