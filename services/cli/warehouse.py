@@ -50,7 +50,8 @@ def migrate_command(
         if dry_run:
             pending = migrate.migrate(warehouse, dry_run=True)
             for m in pending:
-                typer.echo(f"would apply {m.path.name} ({len(m.statements)} statements)")
+                count = len(m.statements_for(settings.clickhouse_cluster))
+                typer.echo(f"would apply {m.path.name} ({count} statements)")
             if not pending:
                 typer.echo("schema up to date; nothing would run")
             return

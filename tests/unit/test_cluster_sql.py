@@ -218,3 +218,23 @@ def test_a_cluster_needs_a_server() -> None:
     settings = load_settings(clickhouse_cluster="kontakt", clickhouse_url="chdb:///tmp/x")
     with pytest.raises(UserError, match="needs a ClickHouse server"):
         apply_migrations(RecordingWarehouse(), settings)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("cluster", ["", "kontakt"])
+def test_migrate_sql_prints_what_would_run(monkeypatch: pytest.MonkeyPatch, cluster: str) -> None:
+    from typer.testing import CliRunner
+
+    from services.cli import warehouse as warehouse_cli
+    from services.cli.main import app
+
+    if not any(c.name == "migrate" for c in app.registered_commands):
+        warehouse_cli.register(app)
+    monkeypatch.setenv("KONTAKT_CLICKHOUSE_CLUSTER", cluster)
+    monkeypatch.setenv("KONTAKT_CLICKHOUSE_URL", "clickhouse://nobody@127.0.0.1:1/x")  # unused
+    result = CliRunner().invoke(app, ["migrate", "--sql"])
+    assert result.exit_code == 0, result.output
+    expected = "".join(
+        f"-- {m.path.name}\n" + "".join(f"{s};\n\n" for s in m.statements_for(cluster))
+        for m in MIGRATIONS.values())
+    assert result.output == expected
+    assert (f"ON CLUSTER '{cluster}'" in result.output) is bool(cluster)
