@@ -6,7 +6,8 @@ handler on the root logger writes one line per event to stderr; uvicorn's (error
 faust's, mode's and aiokafka's loggers have no handlers of their own and propagate to it, so
 they come out in the same format as ours.
 
-* ``text`` (the default): ``2026-12-07 00:40:00,123 INFO    services.x: message  tenant=t``.
+* ``text`` (the default): ``2026-12-07 00:40:00,123Z INFO    services.x: message tenant=t``
+  (UTC, like the JSON timestamps).
 * ``json``: one JSON object per line with ``timestamp`` (ISO 8601, UTC), ``level``,
   ``logger``, ``message``, the ids in play and any ``extra=`` fields; a traceback is the
   ``exc_info`` string of the same object (python-json-logger).
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import logging.config
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -40,7 +42,14 @@ _IDS: ContextVar[tuple[tuple[str, str], ...]] = ContextVar("kontakt_log_ids", de
 # on a copy of the context, so it cannot set a variable for the request, but it can fill the
 # dict that copy shares with the request's task.
 _REQUEST: ContextVar[dict[str, str] | None] = ContextVar("kontakt_request_ids", default=None)
-_TEXT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s%(ids)s"
+_TEXT = "%(asctime)sZ %(levelname)-7s %(name)s: %(message)s%(ids)s"
+
+
+class UtcFormatter(logging.Formatter):
+    """The text format's formatter: timestamps in UTC, whatever the host's zone."""
+
+    def converter(self, timestamp: float | None) -> time.struct_time:
+        return time.gmtime(timestamp)
 
 
 class ContextFilter(logging.Filter):
@@ -110,7 +119,7 @@ def logging_config(fmt: str = "text", level: str = "info") -> dict[str, Any]:
             "reserved_attrs": [*RESERVED_ATTRS, "ids", "color_message"],
         }
         if fmt == "json"
-        else {"format": _TEXT}
+        else {"()": UtcFormatter, "format": _TEXT}
     )
     return {
         "version": 1,

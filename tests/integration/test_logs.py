@@ -23,7 +23,7 @@ from tests.fixtures.worker import WorkerStack, wait_until
 
 KONTAKT = Path(sys.executable).parent / "kontakt"
 KEYS = {"timestamp", "level", "logger", "message"}
-TEXT_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (INFO|WARNING|ERROR|DEBUG) +\S+: ")
+TEXT_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}Z (INFO|WARNING|ERROR|DEBUG) +\S+: ")
 
 
 @contextmanager

@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import logging.config
+import re
 
 import pytest
 
@@ -42,6 +43,15 @@ def test_json_line_has_the_keys_and_the_ids_in_play() -> None:
 def test_text_line_appends_the_ids() -> None:
     line = _emit("text", tenant="mrsk", contact_id="")
     assert line.rstrip().endswith("kontakt.test: alert a1 late tenant=mrsk")
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}Z WARNING ", line), line
+
+
+def test_text_timestamps_are_utc() -> None:
+    from services.logs import UtcFormatter
+
+    record = logging.LogRecord("x", logging.INFO, "", 0, "m", (), None)
+    record.created, record.msecs = 1_790_000_000.5, 500.0  # 2026-09-21 14:13:20.5 UTC
+    assert UtcFormatter("%(asctime)s").format(record) == "2026-09-21 14:13:20,500"
 
 
 def test_ids_leave_with_their_block() -> None:
