@@ -25,6 +25,7 @@ from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from services.errors import UserError
+from services.logs import bind_request
 
 
 class Scope(StrEnum):
@@ -251,6 +252,7 @@ def require_scope(scope: Scope) -> Callable[..., Principal]:
                 f"API key {principal.key_id} lacks scope {scope.value!r} "
                 f"(has: {', '.join(sorted(principal.scopes))})",
             )
+        bind_request(tenant=principal.tenant)
         return principal
 
     return dependency

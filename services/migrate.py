@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from services.adapters.cluster_sql import local_name, render, render_statement
 from services.adapters.sqltext import split_statements
 from services.errors import UserError
 from services.ports import Warehouse
@@ -56,6 +57,11 @@ class Migration:
     @property
     def statements(self) -> list[str]:
         return split_statements(self.sql)
+
+    def statements_for(self, cluster: str = "") -> list[str]:
+        """The statements a cluster runs (services/adapters/cluster_sql.py); without one,
+        :attr:`statements`: the file's own text, as chdb and a single server run it."""
+        return split_statements(render(self.sql, cluster)) if cluster else self.statements
 
 
 @dataclass(frozen=True)
@@ -127,14 +133,17 @@ def migrate(
     directory: Path = MIGRATIONS_DIR,
     dry_run: bool = False,
     raw_event_ttl_days: int = 0,
+    cluster: str = "",
 ) -> list[Migration]:
     """Apply every pending migration in order and record it; returns what was (or would be)
-    applied. Then apply the migrate-time settings (unless dry_run)."""
+    applied. Then apply the migrate-time settings (unless dry_run). With ``cluster`` the
+    statements are rendered ON CLUSTER, replicated and distributed; the checksum stays the
+    file's (one migration set for every deployment)."""
     pending = check(discover(directory), applied(warehouse))
     if dry_run:
         return pending
     for migration in pending:
-        for statement in migration.statements:
+        for statement in migration.statements_for(cluster):
             try:
                 warehouse.execute(statement)
             except Exception as exc:
@@ -145,20 +154,24 @@ def migrate(
             ["version", "name", "checksum", "applied_at"],
             [(migration.version, migration.name, migration.checksum, _now())],
         )
-    apply_settings(warehouse, raw_event_ttl_days=raw_event_ttl_days)
+    apply_settings(warehouse, raw_event_ttl_days=raw_event_ttl_days, cluster=cluster)
     return pending
 
 
 def apply_migrations(warehouse: Warehouse, settings: Settings) -> list[str]:
     """``kontakt migrate`` / ``kontakt setup``: apply and describe in one line per change."""
-    done = migrate(warehouse, raw_event_ttl_days=settings.raw_event_ttl_days)
+    cluster = settings.clickhouse_cluster
+    if cluster and settings.warehouse_url.startswith("chdb:"):
+        raise UserError("KONTAKT_CLICKHOUSE_CLUSTER needs a ClickHouse server: set "
+                        "KONTAKT_CLICKHOUSE_URL=clickhouse://... (embedded chdb has no cluster)")
+    done = migrate(warehouse, raw_event_ttl_days=settings.raw_event_ttl_days, cluster=cluster)
     lines = [f"applied {m.path.name}" for m in done] or ["schema up to date"]
     ttl = settings.raw_event_ttl_days
     lines.append(f"raw events kept {ttl} days" if ttl else "raw events kept forever")
     return lines
 
 
-def apply_settings(warehouse: Warehouse, *, raw_event_ttl_days: int) -> None:
+def apply_settings(warehouse: Warehouse, *, raw_event_ttl_days: int, cluster: str = "") -> None:
     """Deployment-specific table properties, re-applied on every run (idempotent).
 
     * ``raw_event_ttl_days`` > 0 sets ``TTL occurred_at + INTERVAL n DAY DELETE`` on
@@ -166,24 +179,32 @@ def apply_settings(warehouse: Warehouse, *, raw_event_ttl_days: int) -> None:
     * the region -> time-zone DEFAULT of ``events.timezone`` and ``outcomes.timezone`` is
       regenerated from streams.sla.regions.REGION_TIMEZONES (the one place that mapping
       lives; a metadata-only ALTER), so a region added there needs no new migration.
+
+    On a cluster each ALTER is rendered like a migration's (the TTL on ``events_local``, the
+    column DEFAULT on both tables).
     """
+
+    def execute(sql: str) -> None:
+        for statement in render_statement(sql, cluster) if cluster else [sql]:
+            warehouse.execute(statement)
+
     for table in ("events", "outcomes"):
         if _table_exists(warehouse, table):
-            warehouse.execute(
+            execute(
                 f"ALTER TABLE {table} MODIFY COLUMN timezone LowCardinality(String) "
                 f"DEFAULT {region_timezone_sql('region')}"
             )
     if not _table_exists(warehouse, "events"):
         return
-    ttl = _current_ttl(warehouse, "events")
+    ttl = _current_ttl(warehouse, local_name("events", cluster))
     if raw_event_ttl_days > 0:
         if f"toIntervalDay({int(raw_event_ttl_days)})" not in ttl:
-            warehouse.execute(
+            execute(
                 "ALTER TABLE events MODIFY TTL toDateTime(occurred_at) + "
                 f"INTERVAL {int(raw_event_ttl_days)} DAY DELETE"
             )
     elif ttl:
-        warehouse.execute("ALTER TABLE events REMOVE TTL")
+        execute("ALTER TABLE events REMOVE TTL")
 
 
 def region_timezone_sql(column: str) -> str:

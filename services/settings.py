@@ -9,7 +9,7 @@ services/cli/platform.py) pasted verbatim; tests/unit/test_readme.py keeps the t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,6 +26,13 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(
         default=Path.home() / ".cache" / "kontakt",
         description="Downloaded Kafka jars (outside the repository).",
+    )
+
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="Log lines of every process (api, worker, sink, notifier; `kontakt up`'s "
+        "children inherit it): text, or json (one object per line: timestamp, level, logger, "
+        "message, request_id/tenant/contact_id/alert_id where in play).",
     )
 
     # --- Kafka ---------------------------------------------------------------------------
@@ -57,6 +64,12 @@ class Settings(BaseSettings):
         default="",
         description="Empty: embedded chdb under data_dir/warehouse. chdb:///path for another "
         "directory, clickhouse://user:password@host:9000/database for a server.",
+    )
+    clickhouse_cluster: str = Field(
+        default="",
+        description="Name of a ClickHouse cluster (remote_servers) for `kontakt migrate`: "
+        "the same migrations rendered ON CLUSTER, ReplicatedMergeTree <table>_local and "
+        "Distributed <table> (docs/clickhouse.md). Empty: one server or chdb, as written.",
     )
     raw_event_ttl_days: int = Field(
         default=0,
@@ -313,6 +326,13 @@ class Settings(BaseSettings):
         default=0, ge=0, le=65535,
         description="Port of `kontakt notifier`'s Prometheus /metrics (0 = off).",
     )
+
+    @field_validator("clickhouse_cluster")
+    @classmethod
+    def _cluster_name(cls, value: str) -> str:
+        from services.adapters.cluster_sql import check_cluster_name
+
+        return check_cluster_name(value) if value else value
 
     @field_validator("allowed_lateness")
     @classmethod

@@ -157,7 +157,9 @@ def fold_event(
             None if judged is None else judged.get(partition, NOT_JUDGED),
         )
     except Exception as exc:  # a bug or a state the core rejects: park it, keep going
-        log.exception("cannot process event %s", contact_event.event_id)
+        log.exception("cannot process event %s", contact_event.event_id,
+                      extra={"tenant": contact_event.tenant,
+                             "contact_id": contact_event.contact_id})
         out.append(_dead_letter(event, worker, f"unprocessable: {exc}", exc))
         return
     if entry is not None:

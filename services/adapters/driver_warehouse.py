@@ -1,11 +1,12 @@
 """The Warehouse port on a ClickHouse server through clickhouse-driver (native protocol).
 
 Callers write the same SQL for both backends: ClickHouse's ``{name:Type}`` placeholders.
-Old servers (Debian's 18.16) have no server-side parameters, so this adapter rewrites each
-placeholder to ``CAST(%(name)s AS Type)`` and lets the driver bind the value client-side with
-its own escaping (quotes, backslashes, NUL, newlines) -- the value never reaches the SQL as
-raw text. Every literal ``%`` is doubled first so the driver's %-formatting leaves LIKE
-patterns alone. Placeholders inside string literals and comments are not touched.
+Old servers (Debian's 18.16) have no server-side parameters, so when values are given this
+adapter rewrites each placeholder to ``CAST(%(name)s AS Type)`` and lets the driver bind the
+value client-side with its own escaping (quotes, backslashes, NUL, newlines) -- the value
+never reaches the SQL as raw text. Every literal ``%`` is doubled first so the driver's
+%-formatting leaves LIKE patterns alone. Placeholders inside string literals and comments
+are not touched.
 
 ``insert`` hands the rows to the driver as data (``INSERT INTO t (cols) VALUES`` + rows);
 sending inline VALUES text through clickhouse-driver hangs the connection.
@@ -102,11 +103,14 @@ def _is_plain_datetime(type_text: str) -> bool:
 
 
 def _bind(sql: str, params: Mapping[str, Any] | None) -> tuple[str, dict[str, Any] | None]:
-    """``{name:Type}`` -> ``CAST(%(name)s AS Type)``; values converted for the driver."""
+    """``{name:Type}`` -> ``CAST(%(name)s AS Type)``; values converted for the driver.
+
+    Without parameters the text goes to the server verbatim, as chdb gets it: a migration's
+    DDL (a parameterized view's ``{tenant:String}`` is the view's own parameter, not ours to
+    bind) is one text for both backends, and the driver does no %-formatting then either."""
     found = sqltext.placeholders(sql)
-    if not found:
+    if not found or params is None:
         return sql, None
-    params = params or {}
     missing = sorted({name for name, _ in found if name not in params})
     if missing:
         raise ValueError(f"query parameter(s) without a value: {', '.join(missing)}")

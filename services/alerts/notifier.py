@@ -35,6 +35,7 @@ from services.alerts.rules import (
     decide,
     retraction_of,
 )
+from services.logs import log_ids
 from streams.sla.regions import region_name
 
 log = logging.getLogger(__name__)
@@ -160,9 +161,14 @@ class Notifier:
         except (DecodeError, KeyError):
             return []
         if retraction is not None:
-            return self._correct(retraction, now_ms)
+            with log_ids(alert_id=retraction.alert_id, tenant=retraction.tenant):
+                return self._correct(retraction, now_ms)
         if alert is None:
             return []
+        with log_ids(alert_id=alert.alert_id, tenant=alert.tenant):
+            return self._notify(alert, now_ms)
+
+    def _notify(self, alert: Alert, now_ms: int) -> list[tuple[str, str, str]]:
         done = []
         for rule in self.rules.rules:
             verdict = decide(rule, alert, now_ms)

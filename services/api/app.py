@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import importlib
+import re
 
+from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 
 from services.api.lifespan import warehouse_lifespan
+from services.logs import RequestIdsMiddleware
 from services.settings import Settings, load_settings
 
 # Feature routers, by module path; each module exposes `router`.
@@ -26,6 +29,15 @@ ROUTERS: tuple[str, ...] = (
 )
 
 
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def valid_request_id(value: str) -> bool:
+    """An incoming X-Request-ID is kept when it is 1-128 characters of [A-Za-z0-9._:-]
+    (anything else -- spaces, quotes, a megabyte -- is replaced, never logged)."""
+    return _REQUEST_ID.fullmatch(value) is not None
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     app = FastAPI(
@@ -35,6 +47,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=warehouse_lifespan,  # app.state.warehouse (+ the sink when chdb is embedded)
     )
     app.state.settings = settings
+    # Each request's id: the caller's X-Request-ID when it is a plausible id, else a new uuid;
+    # sent back in X-Request-ID and on every log line of the request (services/logs.py).
+    app.add_middleware(RequestIdsMiddleware)  # the key's tenant, once authenticated
+    app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID",
+                       validator=valid_request_id)
     for module_path in ROUTERS:
         module = importlib.import_module(module_path)
         app.include_router(module.router)

@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 
 from services.auth import AuthError, KeyStore, Principal, Scope, get_key_store
+from services.logs import bind_request
 
 COOKIE = "kontakt_board_key"
 
@@ -34,6 +35,7 @@ def check_key(store: KeyStore, key: str) -> Principal:
     if not principal.allows(Scope.READ):
         raise HTTPException(status.HTTP_403_FORBIDDEN,
                             f"API key {principal.key_id} lacks scope 'read'")
+    bind_request(tenant=principal.tenant)
     return principal
 
 

@@ -9,6 +9,7 @@ except backfill, which the running API runs for it (POST /v1/jobs/backfill).
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 import time
@@ -42,6 +43,7 @@ def sink_command(
     delivered again and the ReplacingMergeTree tables absorb the duplicates. Stops on SIGTERM
     or Ctrl-C after writing what it holds.
     """
+    from services.logs import configure_logging
     from services.settings import load_settings
     from services.sink.runner import Sink
     from services.sink.service import run_forever, sink_config
@@ -53,20 +55,22 @@ def sink_command(
     if batch_seconds is not None:
         overrides["sink_batch_seconds"] = batch_seconds
     settings = load_settings(**overrides)
+    configure_logging(settings.log_format)
     config = sink_config(settings)
     warehouse = open_warehouse(settings)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     sink = Sink(warehouse, config)
-    typer.echo(f"sink: {', '.join(config.topics)} -> {settings.warehouse_url.split('@')[-1]}")
+    log = logging.getLogger("services.sink")
+    log.info("sink: %s -> %s", ", ".join(config.topics), settings.warehouse_url.split("@")[-1])
     try:
         run_forever(sink, stop)
     finally:
         warehouse.close()
     s = sink.stats
-    typer.echo(f"sink: stopped after {s.records} records, {s.rows} rows in {s.batches} "
-               f"batches, {s.undecodable} undecodable")
+    log.info("sink: stopped after %d records, %d rows in %d batches, %d undecodable",
+             s.records, s.rows, s.batches, s.undecodable)
 
 
 def _progress_bar(label: str) -> tuple[Any, Any, Any]:

@@ -23,9 +23,11 @@ def register(app: typer.Typer) -> None:
         one delivery per alert id and rule, quiet hours respected. Stop with Ctrl-C."""
         from services.alerts.notifier import Ledger, Notifier, run
         from services.alerts.rules import load_rules
+        from services.logs import configure_logging
         from services.settings import load_settings
 
         settings = load_settings()
+        configure_logging(settings.log_format)
         if settings.notify_rules is None:
             raise UserError("no rules: set KONTAKT_NOTIFY_RULES to a rules TOML file "
                             "(see docs/board.md, Notifications)")

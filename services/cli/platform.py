@@ -347,9 +347,11 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from services.api.app import create_app
+        from services.logs import configure_logging, logging_config
 
         settings = load_settings()
+        configure_logging(settings.log_format)
         uvicorn.run(
             create_app(settings), host=settings.api_host, port=settings.api_port,
-            log_level="info",
+            log_level="info", log_config=logging_config(settings.log_format),
         )

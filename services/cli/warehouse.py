@@ -16,6 +16,11 @@ def migrate_command(
     status: Annotated[
         bool, typer.Option("--status", help="Show every migration: applied (when) or pending.")
     ] = False,
+    sql: Annotated[
+        bool,
+        typer.Option("--sql", help="Print every migration's statements as they would run "
+                     "(ON CLUSTER with KONTAKT_CLICKHOUSE_CLUSTER); connect to nothing."),
+    ] = False,
 ) -> None:
     """Apply pending ClickHouse migrations in order, then the TTL and region time zones.
 
@@ -26,6 +31,12 @@ def migrate_command(
     from services.warehouse import open_warehouse
 
     settings = load_settings()
+    if sql:
+        for m in migrate.discover():
+            typer.echo(f"-- {m.path.name}")
+            for statement in m.statements_for(settings.clickhouse_cluster):
+                typer.echo(f"{statement};\n")
+        return
     warehouse = open_warehouse(settings)
     try:
         if status:
@@ -39,7 +50,8 @@ def migrate_command(
         if dry_run:
             pending = migrate.migrate(warehouse, dry_run=True)
             for m in pending:
-                typer.echo(f"would apply {m.path.name} ({len(m.statements)} statements)")
+                count = len(m.statements_for(settings.clickhouse_cluster))
+                typer.echo(f"would apply {m.path.name} ({count} statements)")
             if not pending:
                 typer.echo("schema up to date; nothing would run")
             return

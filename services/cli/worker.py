@@ -25,11 +25,13 @@ def run_worker(loglevel: str = "info", create_topics: bool = True) -> None:
     """Build the worker from the environment's settings and run it until stopped."""
     import faust
 
+    from services.logs import configure_logging, logging_config
     from services.settings import load_settings
     from streams.app import create_worker
     from streams.sla.policy import PolicyError
 
     settings = load_settings()
+    configure_logging(settings.log_format, loglevel)
     if create_topics:
         _apply_topics(settings)
     try:
@@ -46,7 +48,10 @@ def run_worker(loglevel: str = "info", create_topics: bool = True) -> None:
         logging.getLogger().setLevel(level)
 
     try:
-        faust.Worker(worker.app, loglevel=loglevel, quiet=True).execute_from_commandline()
+        faust.Worker(
+            worker.app, loglevel=loglevel, quiet=True,
+            logging_config=logging_config(settings.log_format, loglevel),
+        ).execute_from_commandline()
     finally:
         worker.beacon.close()  # also on a crash of the app: its state is no longer true
 
@@ -70,7 +75,7 @@ def _apply_topics(settings: object) -> None:
 
     try:
         for line in apply_topics(settings):  # type: ignore[arg-type]
-            typer.echo(f"topics: {line}", err=True)
+            logging.getLogger("services.topics").info("topics: %s", line)
     except Exception as exc:  # broker down, bad bootstrap: tell the user what to do
         raise UserError(
             f"cannot create the topics on {getattr(settings, 'kafka_bootstrap', '?')}: {exc}; "

@@ -4,6 +4,7 @@ for "one delivery per alert id" through the alerts topic."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from schemas.codec import encode
 from services.alerts.delivery import Backoff, send_webhook, verify
 from services.alerts.notifier import Ledger, Notifier, run
 from services.alerts.rules import Rule, RuleSet, Smtp
+from services.logs import ContextFilter
 from tests.fixtures.kafka import free_port
 
 SECRET = "s3cret-for-tests"
@@ -166,6 +168,29 @@ def test_one_delivery_per_alert_id(receiver: Receiver, tmp_path: Path) -> None:
     assert len(receiver.requests) == 1
     sent = orjson.loads(receiver.requests[0][1])
     assert (sent["alert_id"], sent["severity"], sent["rule"]) == ("id-c1", "critical", "breaches")
+
+
+def test_a_failed_delivery_is_logged_with_its_alert_and_tenant(
+    receiver: Receiver, tmp_path: Path
+) -> None:
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    handler.addFilter(ContextFilter())  # as services.logs installs it: at emit time
+    logger = logging.getLogger("services.alerts.notifier")
+    logger.addHandler(handler)
+    receiver.statuses = [422]
+    rules = RuleSet((Rule("breaches", webhook=receiver.url, secret=SECRET),))
+    notifier = Notifier(rules, Ledger(tmp_path / "ledger.sqlite"), backoff=FAST)
+    try:
+        assert notifier.handle(breach(), T0) == [("breaches", "webhook", "failed")]
+        logger.warning("after the alert")
+    finally:
+        logger.removeHandler(handler)
+    failed, after = records
+    assert "failed" in failed.getMessage()
+    assert (failed.alert_id, failed.tenant) == ("id-c1", "mrsk-center")  # type: ignore[attr-defined]
+    assert not hasattr(after, "alert_id")  # the ids left with the alert
 
 
 def test_a_retraction_is_corrected_once_where_the_breach_was_sent_and_nowhere_else(
