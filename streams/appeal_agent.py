@@ -37,6 +37,7 @@ from streams.sla.appeal_stream import (
     encode_state,
     expired,
     fold,
+    received_at,
 )
 
 if TYPE_CHECKING:
@@ -82,8 +83,10 @@ async def handle_appeal_batch(worker: Worker, events: Sequence[Any], now: int) -
             out.append(_dead_letter(event, worker, f"appeal: {exc}", exc))
             continue
         changed[key] = (event, state)
+        received = received_at(state) if updated and state is not None else {}
         for appeal in updated:
-            datum = appeal_datum(appeal, window_ms=window_ms, linked_at=_linked_at(worker, now))
+            datum = appeal_datum(appeal, window_ms=window_ms, linked_at=_linked_at(worker, now),
+                                 received=received)
             out.append(OutRecord(appeals_topic, key, encode(APPEAL_UPDATED, datum)))
     changelog = table.changelog_topic.get_topic_name()
     for key, (event, state) in changed.items():

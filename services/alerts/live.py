@@ -11,6 +11,10 @@ belong to, so the hub can give each subscriber only what its key and filters all
              tenant (v1, counted over a whole region). A subscriber sees its own tenant's
              storms; the region-wide view (``Scope.region_storms``) sees every tenant's;
 - ``ack``    an acknowledgement or follow-up of an alert;
+- ``alert``/``risk`` items carry ``repeat`` when the contact is not the first of its appeal
+             (AppealUpdated, the worker's live linking): ``{"nth", "within_ms", "appeal_id",
+             "resolved"}`` -- the page says 'repeat: 3rd contact in 2 days'. An appeal update
+             that makes a contact a repeat re-sends its feed and at-risk items;
 - ``retract`` a breach withdrawn (SlaAlertRetracted: the event that met or cancelled the clock
              in time was read after the breach was raised): ``{"alert_id", "key",
              "retracted": {"at", "status", "reason", ...}}``. The feed item keeps its place with
@@ -35,6 +39,7 @@ METRICS = "MetricsSnapshotTaken"
 ACKNOWLEDGED = "AlertAcknowledged"
 FOLLOW_UP = "FollowUpMarked"
 RETRACTED = "SlaAlertRetracted"
+APPEAL = "AppealUpdated"
 FEED_KINDS = frozenset({"warning", "breached"})
 MAX_REMEMBERED = 200_000  # alert ids kept for acknowledgements (about a day of a large centre)
 
@@ -93,6 +98,8 @@ class LiveBoard:
         self.retractions: OrderedDict[str, dict[str, Any]] = OrderedDict()
         # alert_id -> (tenant, region, channel), for acknowledging from the page
         self.alerts_seen: OrderedDict[str, tuple[str, str, str]] = OrderedDict()
+        # contact_id -> its repeat note (a contact that is not the first of its appeal)
+        self.repeats: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.feed_size = feed_size
         self.risk_keep_ms = risk_keep_ms
         self.storm_keep_ms = storm_keep_ms
@@ -131,6 +138,7 @@ class LiveBoard:
             "alert_id", "alert", "threshold", "contact_id", "milestone", "status", "started_at",
             "due_at", "stopped_at", "elapsed_ms", "target_ms", "raised_at", "tenant", "region",
             "channel", "contact_kind", "customer_category", "office")}
+        alert["repeat"] = self.repeats.get(alert["contact_id"])
         where = (alert["tenant"], alert["region"], alert["channel"])
         self._remember(alert["alert_id"], where)
         out: list[Update] = []
@@ -176,6 +184,7 @@ class LiveBoard:
             "office": rec.get("office"),
             "customer_category": rec.get("customer_category"),
             "alert_id": rec.get("alert_id") or old.get("alert_id"),
+            "repeat": self.repeats.get(rec["contact_id"]),
         }
         if old == risk:
             return []
@@ -228,6 +237,35 @@ class LiveBoard:
         return [Update("retract", {"alert_id": alert_id, "key": key, "retracted": retracted},
                        datum["tenant"], datum["region"], datum["channel"])]
 
+    def _appeal(self, datum: Mapping[str, Any]) -> list[Update]:
+        """Note each repeat contact of the appeal; re-send its feed and at-risk items."""
+        ids, received = datum["contact_ids"], datum.get("contact_received_at") or []
+        changed: set[str] = set()
+        for nth, cid in enumerate(ids[1:], start=2):
+            within = received[nth - 1] - datum["started_at"] if len(received) == len(ids) \
+                else None
+            note = {"nth": nth, "within_ms": within, "appeal_id": datum["appeal_id"],
+                    "resolved": datum["resolved"]}
+            if self.repeats.get(cid) != note:
+                self.repeats[cid] = note
+                self.repeats.move_to_end(cid)
+                changed.add(cid)
+        while len(self.repeats) > MAX_REMEMBERED:
+            self.repeats.popitem(last=False)
+        if not changed:
+            return []
+        out: list[Update] = []
+        for alert in self.feed.values():
+            if alert["contact_id"] in changed:
+                alert["repeat"] = self.repeats[alert["contact_id"]]
+                out.append(Update("alert", alert, alert["tenant"], alert["region"],
+                                  alert["channel"]))
+        for risk in self.risks.values():
+            if risk["contact_id"] in changed:
+                risk["repeat"] = self.repeats[risk["contact_id"]]
+                out.append(Update("risk", risk, risk["tenant"], risk["region"], risk["channel"]))
+        return out
+
     def _remember(self, alert_id: str, where: tuple[str, str, str]) -> None:
         """Bounded memory: the oldest alerts are forgotten first (they left the board)."""
         self.alerts_seen[alert_id] = where
@@ -273,4 +311,5 @@ _HANDLERS = {
     ACKNOWLEDGED: lambda board, d: board._ack(d, follow_up=False),
     FOLLOW_UP: lambda board, d: board._ack(d, follow_up=True),
     RETRACTED: LiveBoard._retract,
+    APPEAL: LiveBoard._appeal,
 }

@@ -26,7 +26,7 @@ update ids), so a crash between the table write and the output loses no update.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,6 +103,11 @@ def _prune(state: CustomerContacts, current: Sequence[Appeal], keep_ms: int) -> 
             del state.emitted[a.appeal_id]
 
 
+def received_at(state: CustomerContacts) -> dict[str, int]:
+    """contact_id -> the instant of its first event (what the board's repeat note needs)."""
+    return {cid: min(e.occurred_at for e in evs.values()) for cid, evs in state.events.items()}
+
+
 def expired(state: CustomerContacts, now: int, keep_ms: int) -> bool:
     """The retention sweep: no event under this key for ``keep_ms`` before ``now`` (the
     worker's clock): the key leaves the table (a later event starts it afresh)."""
@@ -142,9 +147,14 @@ def decode_state(raw: bytes) -> CustomerContacts:
 
 # --- the AppealUpdated record --------------------------------------------------------------
 
-def appeal_datum(a: Appeal, *, window_ms: int, linked_at: int) -> dict[str, Any]:
-    """An AppealUpdated datum (schemas/avro/AppealUpdated.v1.avsc)."""
+def appeal_datum(
+    a: Appeal, *, window_ms: int, linked_at: int, received: Mapping[str, int] | None = None
+) -> dict[str, Any]:
+    """An AppealUpdated datum (schemas/avro/AppealUpdated.v1.avsc); ``received``: contact_id
+    -> its first event's instant (:func:`received_at`), for contact_received_at."""
     return {
+        "contact_received_at": [received.get(c, a.started_at) for c in a.contact_ids]
+        if received else [],
         "update_id": fingerprint(a), "tenant": a.tenant, "appeal_id": a.appeal_id,
         "customer_ref": a.customer_ref, "topic": a.topic, "channel": a.channel,
         "region": a.region, "office": a.office, "customer_category": a.customer_category,

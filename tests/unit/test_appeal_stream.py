@@ -30,6 +30,7 @@ from streams.sla.appeal_stream import (
     encode_state,
     expired,
     fold,
+    received_at,
 )
 from streams.sla.appeals import appeals, appeals_from_events, customer_time, link
 from tests.fixtures.appeal_week import week
@@ -246,3 +247,33 @@ def test_appeals_off_the_worker_neither_re_keys_nor_links() -> None:
     asyncio.run(run())
     assert "appeal-events" not in worker.app.agents
     assert not [r for r in sent if "appeal" in r.topic]
+
+
+# --- the board: a repeat contact shows as such ---------------------------------------------
+
+def test_the_board_marks_a_repeat_contact_in_the_feed_and_the_at_risk_list() -> None:
+    from services.alerts.live import LiveBoard, Scope
+    from tests.unit.test_board_live import T0 as BOARD_T0
+    from tests.unit.test_board_live import alert
+
+    board = LiveBoard()
+    board.apply("SlaAlertRaised", alert("breached", contact="c"))
+    board.apply("SlaAlertRaised", alert("warning", contact="z"))
+    state: CustomerContacts | None = None
+    for e in [*_call("a", T0), *_call("b", T0 + DAY_MS), *_call("c", T0 + 2 * DAY_MS)]:
+        state, out = fold(state, e, window_ms=WINDOW, keep_ms=KEEP)
+    assert state is not None
+    (appeal,) = appeals([customer_time(evs.values()) for evs in state.events.values()], WINDOW)
+    datum = appeal_datum(appeal, window_ms=WINDOW, linked_at=T0, received=received_at(state))
+    updates = board.apply("AppealUpdated", datum)
+    assert {(u.type, u.data["contact_id"]) for u in updates} == {("alert", "c"), ("risk", "c")}
+    note = {"nth": 3, "within_ms": 2 * DAY_MS, "appeal_id": "a", "resolved": False}
+    snap = board.snapshot(Scope("mrsk"), BOARD_T0)
+    assert [a["repeat"] for a in snap["feed"] if a["contact_id"] == "c"] == [note]
+    assert [r["repeat"] for r in snap["risks"] if r["contact_id"] == "c"] == [note]
+    assert [a["repeat"] for a in snap["feed"] if a["contact_id"] == "z"] == [None]
+    assert board.apply("AppealUpdated", datum) == []  # nothing new: nothing re-sent
+    # an alert raised after the appeal update carries the note at once
+    (fresh, *_) = board.apply("SlaAlertRaised", alert("breached", contact="b",
+                                                      milestone="phone.answer"))
+    assert fresh.data["repeat"]["nth"] == 2 and fresh.data["repeat"]["within_ms"] == DAY_MS

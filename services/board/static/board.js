@@ -156,6 +156,17 @@ function inCategory(item) {
   const c = item.customer_category || "standard";
   return !state.category || (state.category === "priority" ? PRIORITY.has(c) : c === state.category);
 }
+// A repeat contact of an appeal (the worker links appeals live): "repeat: 3rd contact in 2 days".
+function repeatNote(item) {
+  const r = item.repeat;
+  if (!r) return "";
+  const w = r.within_ms;
+  const days = Math.round(w / 86400000);
+  const span = w == null ? "" : w >= 86400000 ? `${days} ${t(days === 1 ? "day" : "days")}`
+    : w >= 3600000 ? `${Math.round(w / 3600000)} ${t("hours")}` : `${Math.max(1, Math.round(w / 60000))} ${t("minutes")}`;
+  const nth = state.lang === "en" ? `${r.nth}${["th", "st", "nd", "rd"][(r.nth % 100 > 10 && r.nth % 100 < 14) || r.nth % 10 > 3 ? 0 : r.nth % 10]}` : `${r.nth}-е`;
+  return ` · ${t("repeat")}: ${nth} ${t("contactN")}${span ? ` ${t("within")} ${span}` : ""}`;
+}
 const categoryNote = (item) => (PRIORITY.has(item.customer_category) ? ` · ${t(item.customer_category)}` : "");
 function noteRegion(region) {
   if (!region || state.regions.has(region)) return;
@@ -260,7 +271,7 @@ function renderRisks() {
     class: `item ${r.status === "breached" ? "breached" : "warning"}`, "data-contact": r.contact_id },
     statusBadge(r.status === "breached" ? "breached" : "warning"),
     el("strong", { class: "contact", text: r.contact_id }),
-    el("span", { class: "meta", text: `${milestoneName(r.milestone)} · ${regionName(r.region)} · ${channelName(r.channel)}${categoryNote(r)}` }),
+    el("span", { class: "meta", text: `${milestoneName(r.milestone)} · ${regionName(r.region)} · ${channelName(r.channel)}${categoryNote(r)}${repeatNote(r)}` }),
     countdown(r.due_at, r.status === "open"))));
   $("#risks-empty").hidden = items.length > 0;
   tick();
@@ -318,7 +329,7 @@ function feedItem(a) {
     "data-alert-id": a.alert_id, "data-contact": a.contact_id },
     statusBadge(a.alert, a.threshold),
     el("strong", { class: "contact", text: a.contact_id }),
-    el("span", { class: "meta", text: `${milestoneName(a.milestone)} · ${regionName(a.region)} · ${channelName(a.channel)}${categoryNote(a)} · ${clockTime(a.raised_at)}` }),
+    el("span", { class: "meta", text: `${milestoneName(a.milestone)} · ${regionName(a.region)} · ${channelName(a.channel)}${categoryNote(a)}${repeatNote(a)} · ${clockTime(a.raised_at)}` }),
     a.retracted ? retractedNote(a) : null, ackState(a), a.retracted ? null : actions(a));
 }
 
@@ -330,7 +341,7 @@ function renderFeed() {
   const list = $("#feed");
   const keep = new Set();
   items.forEach((a, i) => {
-    const sig = JSON.stringify([a.alert, a.ack || null, a.retracted || null, state.lang]);
+    const sig = JSON.stringify([a.alert, a.ack || null, a.retracted || null, a.repeat || null, state.lang]);
     let entry = feedNodes.get(a.alert_id);
     if (!entry || entry.sig !== sig) {
       const node = feedItem(a);
