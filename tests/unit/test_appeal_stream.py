@@ -277,3 +277,60 @@ def test_the_board_marks_a_repeat_contact_in_the_feed_and_the_at_risk_list() -> 
     (fresh, *_) = board.apply("SlaAlertRaised", alert("breached", contact="b",
                                                       milestone="phone.answer"))
     assert fresh.data["repeat"]["nth"] == 2 and fresh.data["repeat"]["within_ms"] == DAY_MS
+
+
+# --- the notifier: an alert rule on appeals past N contacts or a customer-time threshold ----
+
+def _appeal_record(contacts: int, wait_min: int, appeal_id: str = "a") -> bytes:
+    ids = [appeal_id, *[f"{appeal_id}{i}" for i in range(1, contacts)]]
+    return encode("AppealUpdated", {
+        "update_id": f"u{contacts}{wait_min}", "tenant": "mrsk", "appeal_id": appeal_id,
+        "customer_ref": "cust-1", "topic": "outage", "channel": "phone", "region": "tver",
+        "office": None, "customer_category": "veteran", "started_at": T0, "contact_ids": ids,
+        "contact_received_at": [T0] * contacts, "wait_ms": wait_min * MINUTE_MS,
+        "waiting_open": False, "resolved": False, "first_contact_resolution": False,
+        "window_ms": WINDOW, "linked_at": T0})  # fmt: skip
+
+
+def test_an_appeal_rule_fires_once_per_appeal_past_its_threshold(tmp_path: Any) -> None:
+    from services.alerts.delivery import Delivered
+    from services.alerts.notifier import Ledger, Notifier
+    from services.alerts.rules import alert_of, load_rules, matches
+
+    path = tmp_path / "rules.toml"
+    path.write_text(
+        '[[rules]]\nname = "repeats"\nappeal_contacts = 3\nappeal_wait_min = 30\n'
+        'email = ["lead@example"]\n\n'
+        '[[rules]]\nname = "breaches"\nemail = ["lead@example"]\n', encoding="utf-8")
+    rules = load_rules(path)
+    sent: list[tuple[str, str]] = []
+
+    class Recording(Notifier):
+        def _send(self, rule: Any, channel: str, alert: Any) -> Delivered:
+            sent.append((rule.name, alert.alert_id))
+            return Delivered(True, 1, "ok")
+
+    notifier = Recording(rules, Ledger(tmp_path / "ledger.sqlite"))
+    assert notifier.handle(_appeal_record(2, 10), T0) == []  # under both thresholds
+    assert notifier.handle(_appeal_record(3, 10), T0) == [("repeats", "email", "sent")]
+    assert notifier.handle(_appeal_record(4, 10), T0) == []  # once per appeal and rule
+    assert notifier.handle(_appeal_record(1, 45, "b"), T0) == [("repeats", "email", "sent")]
+    assert sent == [("repeats", "appeal:mrsk:a"), ("repeats", "appeal:mrsk:b")]
+    # an SLA rule never matches an appeal, an appeal rule never an SLA breach
+    from tests.unit.test_board_live import alert
+
+    breach = alert_of("SlaAlertRaised", alert("breached"))
+    assert breach is not None and not matches(rules.rules[0], breach)
+    assert matches(rules.rules[1], breach)
+
+
+@pytest.mark.parametrize("line", ["appeal_contacts = 0", "appeal_contacts = 2.5",
+                                  'appeal_wait_min = "long"', "appeal_contacts = true"])
+def test_a_bad_appeal_threshold_is_one_clear_line(tmp_path: Any, line: str) -> None:
+    from services.alerts.rules import load_rules
+    from services.errors import UserError
+
+    path = tmp_path / "rules.toml"
+    path.write_text(f'[[rules]]\nname = "r"\n{line}\nemail = ["x@example"]\n', encoding="utf-8")
+    with pytest.raises(UserError, match="must be a positive"):
+        load_rules(path)
