@@ -157,7 +157,7 @@ def appeal_rows(datum: Mapping[str, Any]) -> TableRows:
     return [
         ("appeal_links", (d["tenant"], cid, d["appeal_id"], d["started_at"], d["window_ms"],
                           d["linked_at"]))
-        for cid in d["contact_ids"]
+        for cid in d["contact_ids"] or [d["appeal_id"]]  # the first contact is the appeal's id
     ]  # fmt: skip
 
 MAPPERS: dict[str, Callable[[Mapping[str, Any]], TableRows]] = {
