@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from schemas.codec import decode, encode, encode_event
-from schemas.events import Channel, ContactEvent, EventType
+from schemas.events import Channel, ContactEvent, CustomerCategory, EventType
 from schemas.units import DAY_MS, HOUR_MS, MINUTE_MS
 from services.settings import load_settings
 from services.sink.rows import record_rows
@@ -38,6 +38,7 @@ from tests.fixtures.appeal_week import week
 T0 = 1_795_000_020_000  # a fixed instant (2026-11-18)
 WINDOW = 7 * DAY_MS
 KEEP = WINDOW + 35 * DAY_MS
+VETERAN = CustomerCategory.VETERAN
 
 
 def run_stream(events: list[ContactEvent], keep_ms: int = KEEP) -> list[dict[str, Any]]:
@@ -266,13 +267,15 @@ def test_the_board_marks_a_repeat_contact_in_the_feed_and_the_at_risk_list() -> 
     (appeal,) = appeals([customer_time(evs.values()) for evs in state.events.values()], WINDOW)
     datum = appeal_datum(appeal, window_ms=WINDOW, linked_at=T0, received=received_at(state))
     updates = board.apply("AppealUpdated", datum)
-    assert {(u.type, u.data["contact_id"]) for u in updates} == {("alert", "c"), ("risk", "c")}
+    assert {(u.type, u.data["contact_id"]) for u in updates if u.type != "appeal_group"} == \
+        {("alert", "c"), ("risk", "c")}
     note = {"nth": 3, "within_ms": 2 * DAY_MS, "appeal_id": "a", "resolved": False}
     snap = board.snapshot(Scope("mrsk"), BOARD_T0)
     assert [a["repeat"] for a in snap["feed"] if a["contact_id"] == "c"] == [note]
     assert [r["repeat"] for r in snap["risks"] if r["contact_id"] == "c"] == [note]
     assert [a["repeat"] for a in snap["feed"] if a["contact_id"] == "z"] == [None]
-    assert board.apply("AppealUpdated", datum) == []  # nothing new: nothing re-sent
+    again = board.apply("AppealUpdated", datum)  # nothing new: only its category's figures
+    assert [u.type for u in again] == ["appeal_group"]
     # an alert raised after the appeal update carries the note at once
     (fresh, *_) = board.apply("SlaAlertRaised", alert("breached", contact="b",
                                                       milestone="phone.answer"))
@@ -334,3 +337,31 @@ def test_a_bad_appeal_threshold_is_one_clear_line(tmp_path: Any, line: str) -> N
     path.write_text(f'[[rules]]\nname = "r"\n{line}\nemail = ["x@example"]\n', encoding="utf-8")
     with pytest.raises(UserError, match="must be a positive"):
         load_rules(path)
+
+
+def test_the_board_shows_customer_time_per_category_live() -> None:
+    from services.alerts.live import LiveBoard, Scope
+
+    board = LiveBoard()
+    now = T0 + HOUR_MS
+    vet = [dataclasses.replace(e, customer_ref="cust-2", customer_category=VETERAN)
+           for e in [*_call("v1", T0), *_call("v2", T0 + 10 * MINUTE_MS)]]
+    updates: list[Any] = []
+    for events in (_call("a", T0, resolved=True), vet[:5], vet):
+        (appeal,) = appeals_from_events(events, WINDOW)
+        updates += board.apply("AppealUpdated", appeal_datum(appeal, window_ms=WINDOW,
+                                                             linked_at=now))
+    (v2,) = appeals_from_events(vet[5:], WINDOW)  # v2 seen alone first, then absorbed by v1
+    board.apply("AppealUpdated", appeal_datum(v2, window_ms=WINDOW, linked_at=now))
+    (merged,) = appeals_from_events(vet, WINDOW)
+    updates += board.apply("AppealUpdated", appeal_datum(merged, window_ms=WINDOW,
+                                                         linked_at=now))
+    groups = {g["customer_category"]: g for g in board.snapshot(Scope("mrsk"), now)
+              ["appeal_groups"]}  # fmt: skip
+    assert {k: (g["appeals"], g["contacts"], g["wait_ms"], g["fcr"])
+            for k, g in groups.items()} == {"standard": (1, 1, 60_000, 1),
+                                            "veteran": (1, 2, 120_000, 0)}  # fmt: skip
+    assert updates[-1].type == "appeal_group" and updates[-1].data["customer_category"] == \
+        "veteran"
+    assert board.snapshot(Scope("other"), now)["appeal_groups"] == []  # a tenant sees its own
+    assert board.snapshot(Scope("mrsk"), T0 + 25 * HOUR_MS)["appeal_groups"] == []  # 24 h
