@@ -15,8 +15,8 @@ belong to, so the hub can give each subscriber only what its key and filters all
              (AppealUpdated, the worker's live linking): ``{"nth", "within_ms", "appeal_id",
              "resolved"}`` -- the page says 'repeat: 3rd contact in 2 days'. An appeal update
              that makes a contact a repeat re-sends its feed and at-risk items;
-- ``appeal_group`` the customer's time of the appeals started in the last 24 h, per tenant,
-             region, channel and customer category (appeals, contacts, wait_ms, fcr; from
+- ``appeal_group`` the customer's time of the appeals with a contact in the last 24 h, per
+             tenant, region, channel and customer category (appeals, contacts, wait_ms, fcr; from
              AppealUpdated), so the page can put disabled, veteran and vulnerable customers
              next to everyone else for whatever region/channel it shows;
 - ``retract`` a breach withdrawn (SlaAlertRetracted: the event that met or cancelled the clock
@@ -104,7 +104,7 @@ class LiveBoard:
         self.alerts_seen: OrderedDict[str, tuple[str, str, str]] = OrderedDict()
         # contact_id -> its repeat note (a contact that is not the first of its appeal)
         self.repeats: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        # (tenant, appeal_id) -> (group key, started_at, contacts, wait_ms, fcr) it adds
+        # (tenant, appeal_id) -> (group key, latest contact, contacts, wait_ms, fcr) it adds
         self.appeals: OrderedDict[tuple[str, str], tuple[str, int, int, int, int]] = \
             OrderedDict()
         self.appeal_groups: dict[str, dict[str, Any]] = {}  # group key -> sums
@@ -269,7 +269,8 @@ class LiveBoard:
                 "key": key, "tenant": tenant, "region": datum["region"],
                 "channel": datum["channel"], "customer_category": datum["customer_category"],
                 "appeals": 0, "contacts": 0, "wait_ms": 0, "fcr": 0}  # fmt: skip
-        new = (key, datum["started_at"], len(ids) or 1, datum["wait_ms"],
+        latest = max(datum.get("contact_received_at") or [datum["started_at"]])
+        new = (key, latest, len(ids) or 1, datum["wait_ms"],
                int(datum["first_contact_resolution"]))
         self.appeals[(tenant, datum["appeal_id"])] = new
         touched.add(self._add_to_group(new, 1))

@@ -364,4 +364,4 @@ def test_the_board_shows_customer_time_per_category_live() -> None:
     assert updates[-1].type == "appeal_group" and updates[-1].data["customer_category"] == \
         "veteran"
     assert board.snapshot(Scope("other"), now)["appeal_groups"] == []  # a tenant sees its own
-    assert board.snapshot(Scope("mrsk"), T0 + 25 * HOUR_MS)["appeal_groups"] == []  # 24 h
+    assert board.snapshot(Scope("mrsk"), T0 + 26 * HOUR_MS)["appeal_groups"] == []  # 24 h

@@ -222,8 +222,8 @@ function renderAll() {
   renderCustomerTime();
 }
 
-// The customer's time per category, live (appeals started in the last 24 h, as the worker links
-// them): disabled, veteran and vulnerable customers next to everyone else.
+// The customer's time per category, live (appeals with a contact in the last 24 h, as the
+// worker links them): disabled, veteran and vulnerable customers next to everyone else.
 const CATEGORY_ORDER = ["disabled", "veteran", "vulnerable", "standard"];
 function renderCustomerTime() {
   const sums = new Map();
