@@ -5,6 +5,8 @@ wall clock, calls the ContactProcessor / StormDetector and sends what they retur
   into the contacts table (one write per contact per batch), emit changed outcomes (outcomes
   topic) and alerts (alerts topic). An undecodable or unprocessable message
   goes to the dead-letter topic with the reason in its headers, and the stream goes on.
+  With live appeals on, each folded event is also forwarded, as read, to the internal
+  ``appeal-events`` topic keyed by customer (``forward``; streams.appeal_agent links them).
 - deadline timer (every ``worker_timer_interval_s``): re-evaluates the contacts whose next
   instant of change has passed (warnings, breaches) -- the wall clock drives it, held back per
   partition by how far its log is read (``judgement``; docs/streams.md "Judged against the
@@ -43,7 +45,7 @@ from schemas.units import DAY_MS
 from services.readiness import Beacon, phase_of
 from streams import emissions, gc_policy
 from streams.outbox import OutRecord
-from streams.processor import Entry, encode_value
+from streams.processor import Entry, decode_value, encode_value
 from streams.sla.appeal_stream import appeal_key
 from streams.storm import StormDetector
 
@@ -171,8 +173,11 @@ def fold_event(
     if entry is not None:
         changed[key] = (event, entry)
     if worker.appeal_events is not None:
-        held = entry or (pending[1] if pending is not None else None) or \
-            processor.cached(contact_event.contact_id)
+        held: Any = None
+        if not contact_event.customer_ref:  # the contact's state may name its customer
+            held = entry or (pending[1] if pending is not None else None) or \
+                processor.cached(contact_event.contact_id) or \
+                (decode_value(stored) if isinstance(stored, bytes) else stored)
         forward(worker, contact_event, raw if isinstance(raw, bytes) else b"", held, out)
     emission_records(worker, emission, out)
 

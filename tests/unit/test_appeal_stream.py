@@ -365,3 +365,22 @@ def test_the_board_shows_customer_time_per_category_live() -> None:
         "veteran"
     assert board.snapshot(Scope("other"), now)["appeal_groups"] == []  # a tenant sees its own
     assert board.snapshot(Scope("mrsk"), T0 + 26 * HOUR_MS)["appeal_groups"] == []  # 24 h
+
+
+def test_a_redelivered_event_naming_no_customer_still_goes_to_its_customer() -> None:
+    """After a restart the processor's cache is empty: the customer comes from the table."""
+    worker, sent = _worker()
+    first, *rest = _call("a", T0)
+    anonymous = dataclasses.replace(rest[0], customer_ref=None)
+
+    async def run() -> None:
+        agent = worker.app.agents["contact-events"]
+        async with agent.test_context() as ctx:
+            await ctx.put(encode_event(first), key=b"a")
+            await ctx.put(encode_event(anonymous), key=b"a")
+            worker.processor._cache.clear()  # as after a restart
+            await ctx.put(encode_event(anonymous), key=b"a")  # redelivered
+
+    asyncio.run(run())
+    keys = [r.key for r in sent if r.topic.endswith("appeal-events")]
+    assert keys == [b"mrsk|cust-1"] * 3
