@@ -44,11 +44,12 @@ from schemas.events import ContactEvent
 from schemas.units import DAY_MS
 from services.readiness import Beacon, phase_of
 from streams import emissions, gc_policy
-from streams.log_ends import LogEnds
+from streams.judgement import NOT_JUDGED, judgement, sample_log_ends
 from streams.outbox import OutRecord
 from streams.processor import Entry, decode_value, encode_value
 from streams.sla.appeal_stream import appeal_key
 from streams.storm import StormDetector
+from streams.worker import now_ms
 
 if TYPE_CHECKING:
     from streams.worker import Worker
@@ -60,17 +61,9 @@ ALERT_STORM = "OutageStormSuspected"
 #: most its processing time: ~500 events take well under 0.2 s, inside the 1 s breach bound.
 BATCH_MAX = 500
 BATCH_WITHIN_S = 0.05
-#: The judgement instant of a partition whose read watermark is not known yet: open clocks
-#: are measured up to their start, so nothing is warned or breached until it is.
-NOT_JUDGED = 0
 #: Table values the retention sweep looks at per tick (a pass over the table takes
 #: table size / SWEEP_BATCH ticks of worker_sweep_interval_s).
 SWEEP_BATCH = 2_000
-
-
-def now_ms() -> int:
-    """The wall clock, read only at the faust edge and passed into the pure code."""
-    return int(time.time() * 1000)
 
 
 def dead_letter_headers(reason: str, exc: BaseException, event: Any) -> list[tuple[str, bytes]]:
@@ -316,51 +309,6 @@ async def fire_deadlines(worker: Worker) -> None:
     for emission in worker.processor.on_timer(now, lookup, judgement(worker, now)):
         emission_records(worker, emission, out)
     await worker.produce(out)
-
-
-def judgement(worker: Worker, now: int) -> dict[int, int] | None:
-    """Partition of the events topic -> the instant its open clocks are judged at: its read
-    watermark capped by ``now`` (streams.watermarks), from the consumer thread's fetch state.
-    None when the worker judges by the wall clock alone (``worker_judge_by_log`` off)."""
-    if not worker.settings.worker_judge_by_log:
-        return None
-    fetch_state = getattr(worker.app.consumer, "fetch_state", None)
-    if fetch_state is None:  # not the read_committed transport (a test's app): wall clock
-        return None
-    events = worker.events.get_topic_name()
-    marks = worker.watermarks
-    partitions = []
-    for (topic, partition), (position, last) in fetch_state().items():
-        if topic == events:
-            marks.fetched(partition, position, last)
-            partitions.append(partition)
-    return marks.judged_at(partitions, now)
-
-
-async def sample_log_ends(worker: Worker) -> None:
-    """Ask the broker where each assigned events partition ends (its last stable offset), and
-    note the instant the question was sent: every record committed before it lies below.
-
-    Through a client of its own on the worker's loop (streams.log_ends), not faust's consumer:
-    that one serves its thread's calls one at a time, behind a fetch that waits up to a second
-    for records, so its answers would come (and breaches be judged) a second late."""
-    if not worker.ready or worker.app.should_stop:
-        return
-    events = worker.events.get_topic_name()
-    try:
-        partitions = [tp.partition for tp in worker.app.consumer.assignment()
-                      if tp.topic == events]
-        if not partitions:
-            return
-        if worker.log_ends is None:
-            worker.log_ends = LogEnds(worker.settings.kafka_bootstrap, events)
-        asked = now_ms()
-        ends = await worker.log_ends.ends(partitions)
-    except Exception as exc:  # broker away: no sample, deadlines wait (never judged early)
-        log.warning("cannot read the end offsets of %s: %s", events, exc)
-        return
-    for partition, end in ends.items():
-        worker.watermarks.asked(partition, asked, end)
 
 
 def report_tick(worker: Worker) -> None:

@@ -1,10 +1,11 @@
 """What the agents work with: the faust App, its topics, the contacts table and the processor,
-built once per process by :func:`streams.app.create_worker` (or per test), and the one call that
-produces records. Its own module so that the agents (streams.agents) and the factory
+built once per process by :func:`streams.app.create_worker` (or per test), the one call that
+produces records and the one read of the wall clock (``now_ms``). Its own module so that the agents (streams.agents) and the factory
 (streams.app) each depend on it, and neither on the other's back."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -21,6 +22,11 @@ from streams.storm import StormDetector
 from streams.watermarks import ReadWatermarks
 
 Sender = Callable[[list[OutRecord]], Awaitable[None]]
+
+
+def now_ms() -> int:
+    """The wall clock, read only at the faust edge and passed into the pure code."""
+    return int(time.time() * 1000)
 
 
 @dataclass

@@ -20,7 +20,7 @@ from services.auth import KeyStore, Scope, TenantType, key_store_path
 from services.migrate import migrate
 from services.settings import load_settings
 from tests.e2e.test_board_category_filter import _alert
-from tests.fixtures.browser import russian_page
+from tests.fixtures.browser import log_in, russian_page
 from tests.fixtures.served import serve_app
 
 pytestmark = [pytest.mark.slow]
@@ -70,10 +70,7 @@ def board_api(tmp_path: Path) -> Iterator[dict[str, Any]]:
 def test_repeat_contacts_and_customer_time_by_category(
     board_api: dict[str, Any], page: Any
 ) -> None:
-    page.goto(f"{board_api['url']}/board")
-    page.fill("#login-key", board_api["key"])
-    page.click("#login button[type=submit]")
-    page.wait_for_selector("#conn[data-state=live]", timeout=20_000)
+    log_in(page, board_api["url"], board_api["key"])
     page.wait_for_selector("#feed li[data-contact=call-2]", timeout=10_000)
     for where in ("#feed", "#risks"):
         meta = page.inner_text(f"{where} li[data-contact=call-2] .meta")

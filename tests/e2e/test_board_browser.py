@@ -21,7 +21,7 @@ import pytest
 from schemas.codec import decode
 from schemas.events import format_timestamp
 from tests.fixtures.board_stack import BoardStack
-from tests.fixtures.browser import russian_page
+from tests.fixtures.browser import log_in, russian_page
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -102,10 +102,7 @@ def test_breach_appears_live_and_is_acknowledged(
     OUTPUT.mkdir(parents=True, exist_ok=True)
 
     # log in through the page's own form (the key is kept in an HttpOnly cookie)
-    page.goto(f"{stack.base_url}/board")
-    page.fill("#login-key", stack.read_key)
-    page.click("#login button[type=submit]")
-    page.wait_for_selector("#conn[data-state=live]", timeout=20_000)
+    log_in(page, stack.base_url, stack.read_key)
     assert page.inner_text("#tenant") == "mrsk-center"
     page.fill("#lead-name", "Иванова")
     page.dispatch_event("#lead-name", "change")

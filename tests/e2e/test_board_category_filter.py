@@ -17,7 +17,7 @@ from services.api.app import create_app
 from services.auth import KeyStore, Scope, TenantType, key_store_path
 from services.migrate import migrate
 from services.settings import load_settings
-from tests.fixtures.browser import russian_page
+from tests.fixtures.browser import log_in, russian_page
 from tests.fixtures.served import serve_app
 
 pytestmark = [pytest.mark.slow]
@@ -63,10 +63,7 @@ def _shown(page: Any, selector: str) -> list[str]:
 
 
 def test_category_filter_on_feed_and_risks(board_api: dict[str, Any], page: Any) -> None:
-    page.goto(f"{board_api['url']}/board")
-    page.fill("#login-key", board_api["key"])
-    page.click("#login button[type=submit]")
-    page.wait_for_selector("#conn[data-state=live]", timeout=20_000)
+    log_in(page, board_api["url"], board_api["key"])
     page.wait_for_selector("#feed li[data-contact=call-standard]", timeout=10_000)
     both = ["call-disabled", "call-standard"]
     assert _shown(page, "#feed li") == both and _shown(page, "#risks li") == both

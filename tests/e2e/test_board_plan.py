@@ -26,6 +26,7 @@ from services.migrate import migrate
 from services.settings import load_settings
 from services.sink.rows import TABLE_COLUMNS, event_rows
 from tests.e2e import test_board_category_filter as category_filter
+from tests.fixtures.browser import log_in
 from tests.fixtures.served import serve_app
 
 pytestmark = [pytest.mark.slow]
@@ -76,9 +77,7 @@ def plan_api(tmp_path: Path) -> Iterator[dict[str, Any]]:
 def test_plan_panel_shows_today_with_the_current_interval(
     plan_api: dict[str, Any], page: Any
 ) -> None:
-    page.goto(f"{plan_api['url']}/board")
-    page.fill("#login-key", plan_api["key"])
-    page.click("#login button[type=submit]")
+    log_in(page, plan_api["url"], plan_api["key"], live=False)
     page.wait_for_selector("#plan tbody tr", timeout=20_000)
 
     assert page.inner_text("#plan-title") == "План на сегодня: прогноз и операторы"

@@ -19,6 +19,7 @@ from services.api.app import create_app
 from services.auth import KeyStore, Scope, TenantType, key_store_path
 from services.settings import load_settings
 from tests.e2e import test_board_category_filter as category_filter
+from tests.fixtures.browser import log_in
 from tests.fixtures.served import serve_app
 
 pytestmark = [pytest.mark.slow]
@@ -77,10 +78,7 @@ def board_api(tmp_path: Path) -> Iterator[dict[str, Any]]:
 def test_retractions_are_struck_through_and_unjudged_clocks_await_data(
     board_api: dict[str, Any], page: Any
 ) -> None:
-    page.goto(f"{board_api['url']}/board")
-    page.fill("#login-key", board_api["key"])
-    page.click("#login button[type=submit]")
-    page.wait_for_selector("#conn[data-state=live]", timeout=20_000)
+    log_in(page, board_api["url"], board_api["key"])
     page.wait_for_selector("#feed li[data-contact=call-live]", timeout=10_000)
     page.wait_for_timeout(400)  # renders are coalesced every 150 ms
 

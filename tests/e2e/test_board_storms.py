@@ -16,6 +16,7 @@ from services.api.app import create_app
 from services.auth import KeyStore, Scope, TenantType, key_store_path
 from services.settings import load_settings
 from tests.e2e import test_board_category_filter as category_filter
+from tests.fixtures.browser import log_in
 from tests.fixtures.served import serve_app
 
 pytestmark = [pytest.mark.slow]
@@ -44,10 +45,7 @@ def board_api(tmp_path: Path) -> Iterator[dict[str, Any]]:
 
 
 def _login(tab: Any, url: str, key: str) -> None:
-    tab.goto(f"{url}/board")
-    tab.fill("#login-key", key)
-    tab.click("#login button[type=submit]")
-    tab.wait_for_selector("#conn[data-state=live]", timeout=20_000)
+    log_in(tab, url, key)
     tab.wait_for_selector(".storm", timeout=10_000)
     tab.wait_for_timeout(400)  # renders are coalesced every 150 ms
 
