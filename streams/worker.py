@@ -1,7 +1,8 @@
 """What the agents work with: the faust App, its topics, the contacts table and the processor,
 built once per process by :func:`streams.app.create_worker` (or per test), the one call that
-produces records and the one read of the wall clock (``now_ms``). Its own module so that the agents (streams.agents) and the factory
-(streams.app) each depend on it, and neither on the other's back."""
+produces records and the one read of the wall clock (``now_ms``). Its own module so that the
+agents (streams.agents) and the factory (streams.app) each depend on it, and neither on the
+other's back."""
 
 from __future__ import annotations
 
