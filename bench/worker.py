@@ -17,6 +17,10 @@ One run:
 
 Run: .venv/bin/python bench/worker.py [--events 50000] [--rate 2000] [--duration 60]
                                      [--processes 1]
+     .venv/bin/python bench/worker.py --appeals [--events 50000]
+``--appeals``: the cost of live appeals instead (docs/appeals.md): calls of customers with
+about three contacts each; the worker's events/s with KONTAKT_WORKER_APPEALS off, then on
+(then also until the appeal-events agent has committed every re-keyed event); no latency phase.
 Goals (issue): worker >= 10,000 events/s, ratio >= 0.35, breach p99 <= 1 s.
 """
 
@@ -47,19 +51,25 @@ DEADLINE_MS = 40_000
 
 
 def call_events(n_contacts: int, start_ms: int, spacing_ms: int, seed: int = 1,
-                unanswered: float = 0.0, prefix: str = "c") -> list[ContactEvent]:
-    """Two events per call (queued, then answered or abandoned), or one when unanswered."""
+                unanswered: float = 0.0, prefix: str = "c",
+                customers: int = 0) -> list[ContactEvent]:
+    """Two events per call (queued, then answered or abandoned), or one when unanswered.
+    ``customers`` > 0: each call names one of that many customers (and one of two topics)."""
     rng = random.Random(seed)
     out = []
     for i in range(n_contacts):
         cid = f"{prefix}{i}"
         t = start_ms + i * spacing_ms
+        who: dict[str, Any] = {}
+        if customers:
+            who = {"customer_ref": f"cust{rng.randrange(customers)}",
+                   "topic": rng.choice(("outage", "meter"))}
         out.append(ContactEvent(f"{cid}-q", cid, "bench", "tver", Channel.PHONE,
-                                EventType.QUEUED, t))
+                                EventType.QUEUED, t, **who))
         if rng.random() >= unanswered:
             end = EventType.ANSWERED if rng.random() < 0.85 else EventType.ABANDONED
             out.append(ContactEvent(f"{cid}-e", cid, "bench", "tver", Channel.PHONE, end,
-                                    t + rng.randint(1_000, 60_000)))
+                                    t + rng.randint(1_000, 60_000), **who))
     return out
 
 
@@ -233,7 +243,8 @@ def pct(values: list[float], p: float) -> float:
 def worker_env(settings: Settings, data_dir: Path) -> dict[str, str]:
     return {**os.environ, "KONTAKT_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
             "KONTAKT_TOPIC_PREFIX": settings.topic_prefix,
-            "KONTAKT_WORKER_APP_ID": settings.worker_app_id, "KONTAKT_DATA_DIR": str(data_dir)}
+            "KONTAKT_WORKER_APP_ID": settings.worker_app_id, "KONTAKT_DATA_DIR": str(data_dir),
+            "KONTAKT_WORKER_APPEALS": str(settings.worker_appeals).lower()}
 
 
 def start_worker(settings: Settings, tmp: Path, index: int = 0,
@@ -301,6 +312,49 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.kill()
 
 
+def appeals_cost(settings: Settings, tmp: Path, events: list[ContactEvent]) -> None:
+    """Worker events/s over the same topic with live appeals off, then on (fresh app ids)."""
+    topic = settings.topic(settings.events_topic)
+    rekeyed = settings.topic("appeal-events")
+    rates: dict[str, float] = {}
+    cpu: dict[str, float] = {}
+    total_cpu: dict[str, float] = {}
+    for mode in ("off", "on"):
+        run = settings.model_copy(update={"worker_app_id": f"{settings.worker_app_id}-{mode}",
+                                          "worker_appeals": mode == "on"})
+        proc = start_worker(run, tmp / mode)
+        try:
+            rates[mode], cpu[mode] = worker_throughput(
+                settings.kafka_bootstrap, run.worker_app_id, topic, len(events), 600, [proc])
+            if mode == "on":  # ...and until the appeal agent has linked every re-keyed event
+                began = time.monotonic()
+                worker_throughput(settings.kafka_bootstrap, run.worker_app_id, rekeyed,
+                                  len(events), 600, [proc])
+                rates["on, linked"] = len(events) / (len(events) / rates["on"]
+                                                     + time.monotonic() - began)
+            total_cpu[mode] = cpu_seconds([proc.pid]) / len(events)  # startup included
+        finally:
+            stop(proc)
+    load = os.getloadavg()[0]
+    print(f"events {len(events)}, cores {os.cpu_count()}, load average {load:.1f}")
+    print(f"{'worker ev/s, live appeals off':<52}{rates['off']:>12,.0f}")
+    print(f"{'worker ev/s, live appeals on (contact-events)':<52}{rates['on']:>12,.0f}")
+    print(f"{'worker ev/s, on, until every event is linked':<52}{rates['on, linked']:>12,.0f}")
+    print(f"{'worker CPU per event (us), off / on (contact-events)':<52}"
+          f"{cpu['off'] * 1e6:>6,.0f} / {cpu['on'] * 1e6:,.0f}")
+    print(f"{'worker CPU per event (us), off / on linked, all CPU':<52}"
+          f"{total_cpu['off'] * 1e6:>6,.0f} / {total_cpu['on'] * 1e6:,.0f}")
+    print("RESULT " + json.dumps({
+        "bench": "worker-appeals", "events": len(events), "load_average": round(load, 1),
+        "appeals_off_events_per_s": round(rates["off"]),
+        "appeals_on_events_per_s": round(rates["on"]),
+        "appeals_on_linked_events_per_s": round(rates["on, linked"]),
+        "cpu_us_per_event_off": round(cpu["off"] * 1e6),
+        "cpu_us_per_event_on": round(cpu["on"] * 1e6),
+        "process_cpu_us_per_event_off": round(total_cpu["off"] * 1e6),
+        "process_cpu_us_per_event_on_linked": round(total_cpu["on"] * 1e6)}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=50_000)
@@ -313,6 +367,8 @@ def main() -> None:
                         help="run the sustained phase again with the worker judging by the "
                         "wall clock alone (KONTAKT_WORKER_JUDGE_BY_LOG=false): the breach "
                         "latency the read watermark costs, measured in the same run")
+    parser.add_argument("--appeals", action="store_true",
+                        help="measure the cost of live appeals (off vs on) and stop")
     args = parser.parse_args()
     from services.topics import apply_topics
 
@@ -327,8 +383,13 @@ def main() -> None:
         list(apply_topics(settings))
         topic = settings.topic(settings.events_topic)
         past = int(time.time() * 1000) - 3_600_000
-        events = call_events(args.events * 10 // 19, past, 10)[: args.events]
+        n_calls = args.events * 10 // 19
+        events = call_events(n_calls, past, 10, customers=n_calls // 3 if args.appeals else 0)
+        events = events[: args.events]
         produce_rate = asyncio.run(produce(bootstrap, topic, events))
+        if args.appeals:
+            appeals_cost(settings, tmp, events)
+            return
         raw_rate = asyncio.run(raw_consume(bootstrap, topic, len(events)))
         bare_rate = bare_agent_rate(settings, tmp, topic, len(events))
         workers = [start_worker(settings, tmp, i) for i in range(args.processes)]

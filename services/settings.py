@@ -133,7 +133,7 @@ class Settings(BaseSettings):
 
     # --- sink and analytics --------------------------------------------------------------
     sink_topics: str = Field(
-        default="contact-events,outcomes,alerts,metrics,acknowledgements",
+        default="contact-events,outcomes,alerts,metrics,acknowledgements,appeals",
         description="Logical topics `kontakt sink` copies into ClickHouse (comma-separated).",
     )
     sink_group: str = Field(default="kontakt-sink", description="Consumer group of the sink.")
@@ -254,6 +254,17 @@ class Settings(BaseSettings):
         description="Worker: every this many seconds, move the objects alive into gc.freeze()'s "
         "permanent generation, so a full collection never walks all open contacts (0 = "
         "Python's default GC; docs/streams.md).",
+    )
+    worker_appeals: bool = Field(
+        default=True,
+        description="Worker: link appeals live -- re-key contact events by customer through "
+        "the internal appeal-events topic and emit AppealUpdated to the appeals topic "
+        "(docs/appeals.md). Off: appeal figures come only from `kontakt appeals link`.",
+    )
+    worker_appeal_keep_days: float = Field(
+        default=35.0, gt=0,
+        description="Worker: an appeal whose last event is this many days older than its "
+        "customer's newest leaves the worker's appeal table (beyond the appeal window).",
     )
     worker_short_abandon_ms: int = Field(
         default=5_000, ge=0, description="Abandons within this wait are short (not counted, ms)."

@@ -5,6 +5,8 @@ wall clock, calls the ContactProcessor / StormDetector and sends what they retur
   into the contacts table (one write per contact per batch), emit changed outcomes (outcomes
   topic) and alerts (alerts topic). An undecodable or unprocessable message
   goes to the dead-letter topic with the reason in its headers, and the stream goes on.
+  With live appeals on, each folded event is also forwarded, as read, to the internal
+  ``appeal-events`` topic keyed by customer (``forward``; streams.appeal_agent links them).
 - deadline timer (every ``worker_timer_interval_s``): re-evaluates the contacts whose next
   instant of change has passed (warnings, breaches) -- the wall clock drives it, held back per
   partition by how far its log is read (``judgement``; docs/streams.md "Judged against the
@@ -38,12 +40,14 @@ from typing import TYPE_CHECKING, Any
 from faust.streams import _current_event
 
 from schemas.codec import decode_event, encode
+from schemas.events import ContactEvent
 from schemas.units import DAY_MS
 from services.readiness import Beacon, phase_of
 from streams import emissions, gc_policy
 from streams.judgement import NOT_JUDGED, judgement, sample_log_ends
 from streams.outbox import OutRecord
-from streams.processor import Entry, encode_value
+from streams.processor import Entry, decode_value, encode_value
+from streams.sla.appeal_stream import appeal_key
 from streams.storm import StormDetector
 from streams.worker import now_ms
 
@@ -164,7 +168,36 @@ def fold_event(
         return
     if entry is not None:
         changed[key] = (event, entry)
+    if worker.appeal_events is not None:
+        held: Any = None
+        if not contact_event.customer_ref:  # the contact's state may name its customer
+            held = entry or (pending[1] if pending is not None else None) or \
+                processor.cached(contact_event.contact_id) or \
+                (decode_value(stored) if isinstance(stored, bytes) else stored)
+        forward(worker, contact_event, raw if isinstance(raw, bytes) else b"", held, out)
     emission_records(worker, emission, out)
+
+
+def known_customer_ref(event: ContactEvent, held: Any) -> str | None:
+    """The event's customer_ref, else the latest one its contact named (``held``: the
+    contact's Entry after the fold, if the worker has it)."""
+    if event.customer_ref:
+        return event.customer_ref
+    state = getattr(held, "state", None)
+    if state is not None:
+        for e in reversed(state.events):
+            if e.customer_ref:
+                return str(e.customer_ref)
+    return None
+
+
+def forward(worker: Worker, event: ContactEvent, raw: bytes, held: Any,
+            out: list[OutRecord]) -> None:
+    """The re-keying: ``raw`` (the event's bytes as read) to appeal-events."""
+    if worker.appeal_events is None:
+        return
+    key = appeal_key(event.tenant, known_customer_ref(event, held), event.contact_id)
+    out.append(OutRecord(worker.appeal_events.get_topic_name(), key.encode(), raw))
 
 
 def stored_value(store: Any, key: bytes) -> bytes | None:
@@ -211,6 +244,7 @@ def register_agents(worker: Worker) -> None:
         worker.ready = False
         worker.watermarks.forget()  # positions are sought anew after the rebalance
         worker.sweep = None  # its RocksDB iterator must not outlive the revoked databases
+        worker.appeal_sweep = None
         report_rebalance(worker, set())
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]

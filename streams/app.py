@@ -24,6 +24,7 @@ from schemas import codec
 from schemas.units import MINUTE_MS
 from services.settings import Settings
 from streams.agents import register_agents
+from streams.appeal_agent import register_appeal_agent
 from streams.live_metrics import MetricsConfig
 from streams.processor import ContactProcessor
 from streams.sla.policy import load_policy
@@ -36,6 +37,9 @@ CONTACTS_TABLE = "contacts"
 STORM_TOPIC = "storm-counts"
 OUTCOMES_TOPIC = "outcomes"
 DEAD_LETTER_TOPIC = "dead-letters"
+APPEAL_EVENTS_TOPIC = "appeal-events"
+APPEALS_TOPIC = "appeals"
+APPEALS_TABLE = "appeal-contacts"
 
 
 class AvroCodec(codecs.Codec):
@@ -137,5 +141,13 @@ def create_worker(settings: Settings, *, store: str | None = None) -> Worker:
         ),
         storm=StormDetector(storm_config(settings)),
     )
+    if settings.worker_appeals:
+        worker.appeal_events = app.topic(topic(APPEAL_EVENTS_TOPIC), **raw)
+        worker.appeals = app.topic(topic(APPEALS_TOPIC), **avro)
+        worker.appeal_table = app.Table(
+            APPEALS_TABLE, partitions=settings.topic_partitions, key_type=bytes,
+            value_type=bytes, schema=faust.Schema(**raw),
+        )
     register_agents(worker)
+    register_appeal_agent(worker)
     return worker

@@ -119,6 +119,10 @@ class ContactProcessor:
         self._cache_size = cache_size
         self._metrics_due: dict[str, tuple[int, ContactState, list[Outcome]]] = {}
 
+    def cached(self, contact_id: str) -> Entry | None:
+        """The contact's entry if the processor holds it (no table read)."""
+        return self._cache.get(contact_id)
+
     def is_cached(self, contact_id: str) -> bool:
         """True when on_event will not need the stored table value (skip the table read)."""
         return contact_id in self._cache

@@ -53,6 +53,13 @@ class Worker:
     log_ends: LogEnds | None = None  # the end-offset client of sample_log_ends, made on use
     watermarks: ReadWatermarks = field(default_factory=ReadWatermarks)  # how far each
     # partition of the events topic is read (streams.agents.judgement)
+    # live appeals (settings.worker_appeals; streams.appeal_agent): the events re-keyed by
+    # customer, the AppealUpdated output and the table of each customer's recent contacts
+    appeal_events: faust.TopicT | None = None
+    appeals: faust.TopicT | None = None
+    appeal_table: Any = None  # faust Table of appeal key bytes -> appeal_stream state bytes
+    appeal_linked_at: int = 0  # the last linked_at given (streams.appeal_agent)
+    appeal_sweep: Iterator[tuple[bytes, bytes]] | None = None  # its retention pass
 
     async def produce(self, records: list[OutRecord]) -> None:
         """Send ``records`` (the only producing call). Each topic partition's records go to
@@ -67,13 +74,15 @@ class Worker:
         if self.outbox is None:
             # the aiokafka producer faust started (and flushes before each commit)
             self.outbox = Outbox(cast(Any, self.app.producer)._ensure_producer())
-        changelog = self.contacts.changelog_topic.get_topic_name()
+        tables = {t.changelog_topic.get_topic_name(): t
+                  for t in (self.contacts, self.appeal_table) if t is not None}
         for delivery in await self.outbox.send(records):
-            if delivery.topic == changelog:
-                delivery.future.add_done_callback(self._changelog_persisted(delivery))
+            table = tables.get(delivery.topic)
+            if table is not None:
+                delivery.future.add_done_callback(self._changelog_persisted(table, delivery))
 
-    def _changelog_persisted(self, delivery: Delivery) -> Callable[[Any], None]:
-        store = self.contacts.data
+    def _changelog_persisted(self, table: Any, delivery: Delivery) -> Callable[[Any], None]:
+        store = table.data
         tp = TP(delivery.topic, delivery.partition)
 
         def persisted(future: Any) -> None:

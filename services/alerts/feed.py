@@ -24,7 +24,7 @@ from services.alerts.staffing import StaffingTracker
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
-BOARD_TOPICS = ("alerts", "outcomes", "metrics", "acknowledgements")
+BOARD_TOPICS = ("alerts", "outcomes", "metrics", "acknowledgements", "appeals")
 
 
 def now_ms() -> int:

@@ -11,6 +11,14 @@ belong to, so the hub can give each subscriber only what its key and filters all
              tenant (v1, counted over a whole region). A subscriber sees its own tenant's
              storms; the region-wide view (``Scope.region_storms``) sees every tenant's;
 - ``ack``    an acknowledgement or follow-up of an alert;
+- ``alert``/``risk`` items carry ``repeat`` when the contact is not the first of its appeal
+             (AppealUpdated, the worker's live linking): ``{"nth", "within_ms", "appeal_id",
+             "resolved"}`` -- the page says 'repeat: 3rd contact in 2 days'. An appeal update
+             that makes a contact a repeat re-sends its feed and at-risk items;
+- ``appeal_group`` the customer's time of the appeals with a contact in the last 24 h, per
+             tenant, region, channel and customer category (appeals, contacts, wait_ms, fcr; from
+             AppealUpdated), so the page can put disabled, veteran and vulnerable customers
+             next to everyone else for whatever region/channel it shows;
 - ``retract`` a breach withdrawn (SlaAlertRetracted: the event that met or cancelled the clock
              in time was read after the breach was raised): ``{"alert_id", "key",
              "retracted": {"at", "status", "reason", ...}}``. The feed item keeps its place with
@@ -35,6 +43,7 @@ METRICS = "MetricsSnapshotTaken"
 ACKNOWLEDGED = "AlertAcknowledged"
 FOLLOW_UP = "FollowUpMarked"
 RETRACTED = "SlaAlertRetracted"
+APPEAL = "AppealUpdated"
 FEED_KINDS = frozenset({"warning", "breached"})
 MAX_REMEMBERED = 200_000  # alert ids kept for acknowledgements (about a day of a large centre)
 
@@ -93,6 +102,13 @@ class LiveBoard:
         self.retractions: OrderedDict[str, dict[str, Any]] = OrderedDict()
         # alert_id -> (tenant, region, channel), for acknowledging from the page
         self.alerts_seen: OrderedDict[str, tuple[str, str, str]] = OrderedDict()
+        # contact_id -> its repeat note (a contact that is not the first of its appeal)
+        self.repeats: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        # (tenant, appeal_id) -> (group key, latest contact, contacts, wait_ms, fcr) it adds
+        self.appeals: OrderedDict[tuple[str, str], tuple[str, int, int, int, int]] = \
+            OrderedDict()
+        self.appeal_groups: dict[str, dict[str, Any]] = {}  # group key -> sums
+        self.appeal_keep_ms = 24 * HOUR_MS
         self.feed_size = feed_size
         self.risk_keep_ms = risk_keep_ms
         self.storm_keep_ms = storm_keep_ms
@@ -131,6 +147,7 @@ class LiveBoard:
             "alert_id", "alert", "threshold", "contact_id", "milestone", "status", "started_at",
             "due_at", "stopped_at", "elapsed_ms", "target_ms", "raised_at", "tenant", "region",
             "channel", "contact_kind", "customer_category", "office")}
+        alert["repeat"] = self.repeats.get(alert["contact_id"])
         where = (alert["tenant"], alert["region"], alert["channel"])
         self._remember(alert["alert_id"], where)
         out: list[Update] = []
@@ -176,6 +193,7 @@ class LiveBoard:
             "office": rec.get("office"),
             "customer_category": rec.get("customer_category"),
             "alert_id": rec.get("alert_id") or old.get("alert_id"),
+            "repeat": self.repeats.get(rec["contact_id"]),
         }
         if old == risk:
             return []
@@ -228,6 +246,83 @@ class LiveBoard:
         return [Update("retract", {"alert_id": alert_id, "key": key, "retracted": retracted},
                        datum["tenant"], datum["region"], datum["channel"])]
 
+    def _appeal(self, datum: Mapping[str, Any]) -> list[Update]:
+        """Count the appeal in its category's customer time; note each repeat contact of the
+        appeal and re-send its feed and at-risk items."""
+        out = self._appeal_figures(datum)
+        return out + self._repeats(datum)
+
+    def _appeal_figures(self, datum: Mapping[str, Any]) -> list[Update]:
+        tenant, ids = datum["tenant"], datum["contact_ids"]
+        touched = set()
+        # an appeal that absorbed another (a contact linked two): the other is no more
+        for cid in ids[1:]:
+            gone = self.appeals.pop((tenant, cid), None)
+            if gone is not None:
+                touched.add(self._add_to_group(gone, -1))
+        old = self.appeals.pop((tenant, datum["appeal_id"]), None)
+        if old is not None:
+            touched.add(self._add_to_group(old, -1))
+        key = "|".join((tenant, datum["region"], datum["channel"], datum["customer_category"]))
+        if key not in self.appeal_groups:
+            self.appeal_groups[key] = {
+                "key": key, "tenant": tenant, "region": datum["region"],
+                "channel": datum["channel"], "customer_category": datum["customer_category"],
+                "appeals": 0, "contacts": 0, "wait_ms": 0, "fcr": 0}  # fmt: skip
+        latest = max(datum.get("contact_received_at") or [datum["started_at"]])
+        new = (key, latest, len(ids) or 1, datum["wait_ms"],
+               int(datum["first_contact_resolution"]))
+        self.appeals[(tenant, datum["appeal_id"])] = new
+        touched.add(self._add_to_group(new, 1))
+        while len(self.appeals) > MAX_REMEMBERED:
+            touched.add(self._add_to_group(self.appeals.popitem(last=False)[1], -1))
+        return [self._group_update(k) for k in sorted(touched)]
+
+    def _add_to_group(self, part: tuple[str, int, int, int, int], sign: int) -> str:
+        group = self.appeal_groups[part[0]]
+        group["appeals"] += sign
+        group["contacts"] += sign * part[2]
+        group["wait_ms"] += sign * part[3]
+        group["fcr"] += sign * part[4]
+        return part[0]
+
+    def _group_update(self, key: str) -> Update:
+        g = self.appeal_groups[key]
+        return Update("appeal_group", dict(g), g["tenant"], g["region"], g["channel"])
+
+    def _prune_appeals(self, now: int) -> None:
+        old = [k for k, part in self.appeals.items() if part[1] < now - self.appeal_keep_ms]
+        for k in old:
+            self._add_to_group(self.appeals.pop(k), -1)
+
+    def _repeats(self, datum: Mapping[str, Any]) -> list[Update]:
+        ids, received = datum["contact_ids"], datum.get("contact_received_at") or []
+        changed: set[str] = set()
+        for nth, cid in enumerate(ids[1:], start=2):
+            within = received[nth - 1] - datum["started_at"] if len(received) == len(ids) \
+                else None
+            note = {"nth": nth, "within_ms": within, "appeal_id": datum["appeal_id"],
+                    "resolved": datum["resolved"]}
+            if self.repeats.get(cid) != note:
+                self.repeats[cid] = note
+                self.repeats.move_to_end(cid)
+                changed.add(cid)
+        while len(self.repeats) > MAX_REMEMBERED:
+            self.repeats.popitem(last=False)
+        if not changed:
+            return []
+        out: list[Update] = []
+        for alert in self.feed.values():
+            if alert["contact_id"] in changed:
+                alert["repeat"] = self.repeats[alert["contact_id"]]
+                out.append(Update("alert", alert, alert["tenant"], alert["region"],
+                                  alert["channel"]))
+        for risk in self.risks.values():
+            if risk["contact_id"] in changed:
+                risk["repeat"] = self.repeats[risk["contact_id"]]
+                out.append(Update("risk", risk, risk["tenant"], risk["region"], risk["channel"]))
+        return out
+
     def _remember(self, alert_id: str, where: tuple[str, str, str]) -> None:
         """Bounded memory: the oldest alerts are forgotten first (they left the board)."""
         self.alerts_seen[alert_id] = where
@@ -241,6 +336,7 @@ class LiveBoard:
         self.risks = {k: r for k, r in self.risks.items() if r["due_at"] >= now - self.risk_keep_ms}
         self.storms = {k: s for k, s in self.storms.items()
                        if s["window_end"] >= now - self.storm_keep_ms}
+        self._prune_appeals(now)
 
     def snapshot(self, scope: Scope, now: int) -> dict[str, Any]:
         """Everything a freshly connected page needs, filtered by ``scope``."""
@@ -255,6 +351,8 @@ class LiveBoard:
             "groups": [r for r in rows if ok(r)],
             "feed": [a for a in reversed(self.feed.values()) if ok(a)],
             "risks": sorted((r for r in self.risks.values() if ok(r)), key=lambda r: r["due_at"]),
+            "appeal_groups": [dict(g) for g in self.appeal_groups.values()
+                              if g["appeals"] > 0 and ok(g)],
             "storms": [s for s in self.storms.values() if scope.admits_update(
                 Update("storm", s, s["tenant"], s["region"], "phone", region_wide=True))],
         }
@@ -273,4 +371,5 @@ _HANDLERS = {
     ACKNOWLEDGED: lambda board, d: board._ack(d, follow_up=False),
     FOLLOW_UP: lambda board, d: board._ack(d, follow_up=True),
     RETRACTED: LiveBoard._retract,
+    APPEAL: LiveBoard._appeal,
 }

@@ -25,6 +25,7 @@ from typing import Any
 
 from schemas.codec import DecodeError, decode
 from schemas.events import format_timestamp
+from schemas.units import MINUTE_MS
 from services.alerts.delivery import Backoff, Delivered, send_email, send_webhook
 from services.alerts.rules import (
     Alert,
@@ -105,6 +106,12 @@ def _region(region: str) -> str:
 
 def summary(alert: Alert) -> str:
     d = alert.datum
+    if alert.kind == "appeal":
+        waited = round(d["wait_ms"] / MINUTE_MS)
+        state = "решено / resolved" if d["resolved"] else "открыто / open"
+        return (f"Повторные обращения / repeat contacts: обращение {d['appeal_id']}, "
+                f"{len(d['contact_ids'])} контакт(а) / contacts, ожидание клиента / customer "
+                f"wait {waited} мин/min, {_region(alert.region)}, {state}")
     if alert.kind == "outage_storm":
         whose = f" ({alert.tenant})" if alert.tenant else ""
         return (f"Всплеск звонков в регионе {_region(alert.region)}{whose}: {d['count']} за "
@@ -237,13 +244,15 @@ class Notifier:
                                           self.backoff.max_s))
 
 
-def run(notifier: Notifier, bootstrap: str, topic: str, group: str, stop: threading.Event,
-        *, offset_reset: str = "latest") -> None:
-    """Consume the alerts topic in a consumer group, committing after each handled batch. A new
-    group starts at the end of the topic (no flood of last week's alerts on first start)."""
+def run(notifier: Notifier, bootstrap: str, topic: str | list[str], group: str,
+        stop: threading.Event, *, offset_reset: str = "latest") -> None:
+    """Consume the alerts topic (and the appeals topic when a rule is about appeals) in a
+    consumer group, committing after each handled batch. A new group starts at the end of the
+    topic (no flood of last week's alerts on first start)."""
     from kafka import KafkaConsumer
 
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group,
+    topics = [topic] if isinstance(topic, str) else topic
+    consumer = KafkaConsumer(*topics, bootstrap_servers=bootstrap, group_id=group,
                              enable_auto_commit=False, auto_offset_reset=offset_reset)
     try:
         while not stop.is_set():

@@ -8,10 +8,17 @@ reading the file, the instant is passed in.
 
 Severity: breached and outage storms are "critical", warnings at >= 90% of the target "high",
 other warnings "warning", met/cancelled "info".
+
+Appeal rules (``appeal_contacts`` and/or ``appeal_wait_min`` set): they match only appeals as
+the worker links them live (AppealUpdated on the appeals topic), milestone "appeal", severity
+"high", when the appeal has at least that many contacts or the customer has waited at least
+that long; each appeal is notified once per rule (alert id ``appeal:<tenant>:<appeal_id>``).
+SLA rules never match appeals.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping
@@ -21,11 +28,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from schemas.units import MINUTE_MS
 from services.errors import UserError
 from streams.sla.regions import timezone_for
 
 SEVERITIES = ("info", "warning", "high", "critical")
 STORM_MILESTONE = "outage_storm"
+APPEAL_MILESTONE = "appeal"
+APPEAL_UPDATED = "AppealUpdated"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +61,12 @@ class Rule:
     quiet_hours: tuple[time, time] | None = None
     quiet_allow: frozenset[str] = frozenset()
     timezone: str | None = None
+    appeal_contacts: int | None = None  # an appeal rule: at least this many contacts...
+    appeal_wait_min: float | None = None  # ...or at least this much customer waiting time
+
+    @property
+    def for_appeals(self) -> bool:
+        return self.appeal_contacts is not None or self.appeal_wait_min is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +102,10 @@ def alert_of(record_name: str, datum: Mapping[str, Any]) -> Alert | None:
         return Alert(datum["alert_id"], datum["alert"], severity(datum["alert"],
                      datum.get("threshold")), datum["tenant"], datum["region"], datum["channel"],
                      datum["milestone"], datum)
+    if record_name == APPEAL_UPDATED:
+        return Alert(f"appeal:{datum['tenant']}:{datum['appeal_id']}", APPEAL_MILESTONE, "high",
+                     datum["tenant"], datum["region"], datum["channel"], APPEAL_MILESTONE,
+                     datum)
     if record_name == "OutageStormSuspected":
         return Alert(datum["alert_id"], STORM_MILESTONE, "critical", datum.get("tenant", ""),
                      datum["region"], "phone", STORM_MILESTONE, datum)
@@ -125,7 +145,20 @@ def in_quiet_hours(rule: Rule, alert: Alert, instant_ms: int) -> bool:
     return start <= local < end if start <= end else (local >= start or local < end)
 
 
+def appeal_crossed(rule: Rule, alert: Alert) -> bool:
+    """An appeal rule's threshold: contacts, or the customer's waiting time so far."""
+    d = alert.datum
+    return (
+        (rule.appeal_contacts is not None and len(d["contact_ids"]) >= rule.appeal_contacts)
+        or (rule.appeal_wait_min is not None and d["wait_ms"] >= rule.appeal_wait_min * MINUTE_MS)
+    )
+
+
 def matches(rule: Rule, alert: Alert) -> bool:
+    if rule.for_appeals != (alert.kind == APPEAL_MILESTONE):
+        return False
+    if rule.for_appeals and not appeal_crossed(rule, alert):
+        return False
     return (
         (not rule.tenants or not alert.tenant or alert.tenant in rule.tenants)
         and (not rule.regions or alert.region in rule.regions)
@@ -161,6 +194,16 @@ def _secret(table: Mapping[str, Any], where: str) -> str:
     return str(table.get("secret", ""))
 
 
+def _positive(table: Mapping[str, Any], name: str, where: str, kind: type) -> Any:
+    if name not in table:
+        return None
+    value = table[name]
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0 \
+            or (kind is int and not isinstance(value, int)):
+        raise UserError(f"{where}: {name} must be a positive {kind.__name__}, not {value!r}")
+    return kind(value)
+
+
 def _rule(table: Mapping[str, Any], where: str) -> Rule:
     severities = frozenset(table.get("severities", ["critical"]))
     unknown = severities - set(SEVERITIES) | (frozenset(table.get("quiet_allow", ())) -
@@ -179,7 +222,11 @@ def _rule(table: Mapping[str, Any], where: str) -> Rule:
         quiet_hours=_hours(table["quiet_hours"], where) if table.get("quiet_hours") else None,
         quiet_allow=frozenset(table.get("quiet_allow", ())),
         timezone=table.get("timezone"),
+        appeal_contacts=_positive(table, "appeal_contacts", where, int),
+        appeal_wait_min=_positive(table, "appeal_wait_min", where, float),
     )
+    if rule.for_appeals and "severities" not in table:
+        rule = dataclasses.replace(rule, severities=frozenset({"high"}))
     if not rule.webhook and not rule.email:
         raise UserError(f"{where}: a rule needs a webhook or an email list")
     if rule.webhook and not rule.secret:

@@ -39,7 +39,10 @@ def register(app: typer.Typer) -> None:
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
-            run(Notifier(rules, ledger), settings.kafka_bootstrap, settings.topic("alerts"),
+            topics = [settings.topic("alerts")]
+            if any(rule.for_appeals for rule in rules.rules):
+                topics.append(settings.topic("appeals"))
+            run(Notifier(rules, ledger), settings.kafka_bootstrap, topics,
                 settings.notify_group, stop)
         except KeyboardInterrupt:
             pass

@@ -45,12 +45,18 @@ REMEDIATION_COLUMNS: tuple[str, ...] = (
     "complaint_ids", "recorded_by", "at", "note",
 )
 
+#: schemas/clickhouse/008_appeal_links.sql (the same rows `kontakt appeals link` writes)
+APPEAL_LINK_COLUMNS: tuple[str, ...] = (
+    "tenant", "contact_id", "appeal_id", "appeal_started_at", "window_ms", "linked_at",
+)
+
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "events": EVENT_COLUMNS,
     "outcomes": OUTCOME_COLUMNS,
     "alerts": ALERT_COLUMNS,
     "metrics": METRIC_COLUMNS,
     "remediation": REMEDIATION_COLUMNS,
+    "appeal_links": APPEAL_LINK_COLUMNS,
 }
 
 TableRows = list[tuple[str, Row]]
@@ -143,6 +149,17 @@ def remediation_rows(datum: Mapping[str, Any]) -> TableRows:
 
 _remediation_row = itemgetter(*REMEDIATION_COLUMNS)
 
+
+def appeal_rows(datum: Mapping[str, Any]) -> TableRows:
+    """An appeal as the worker linked it live (schemas/avro/AppealUpdated): one appeal_links
+    row per contact; a later linked_at (a later update, or a rebuild) supersedes."""
+    d = datum
+    return [
+        ("appeal_links", (d["tenant"], cid, d["appeal_id"], d["started_at"], d["window_ms"],
+                          d["linked_at"]))
+        for cid in d["contact_ids"] or [d["appeal_id"]]  # the first contact is the appeal's id
+    ]  # fmt: skip
+
 MAPPERS: dict[str, Callable[[Mapping[str, Any]], TableRows]] = {
     "ContactEventRecorded": event_rows,
     "MilestoneOutcomeEvaluated": outcome_rows,
@@ -153,6 +170,7 @@ MAPPERS: dict[str, Callable[[Mapping[str, Any]], TableRows]] = {
     "AlertAcknowledged": acknowledgement_rows,
     "FollowUpMarked": follow_up_rows,
     "RemediationRecorded": remediation_rows,
+    "AppealUpdated": appeal_rows,
 }
 
 

@@ -18,7 +18,7 @@ const state = {
   category: store.get("category", ""),
   // region-wide storm view (every tenant's storms), for keys with the region-storms scope
   regionStorms: store.get("regionStorms", "") === "1", mayRegionStorms: false, tenant: "",
-  groups: new Map(), feed: new Map(), risks: new Map(), storms: new Map(),
+  groups: new Map(), feed: new Map(), risks: new Map(), storms: new Map(), appealGroups: new Map(),
   regions: new Set(), offset: 0, source: null, retry: 1000, staffing: [],
   // region id -> { ru, en }: the server's one region table (streams/sla/regions.py), sent with
   // every snapshot; data and filters keep the ids, people read the names
@@ -101,6 +101,7 @@ function load(snap) {
   state.feed = new Map(snap.feed.slice().reverse().map((a) => [a.alert_id, a]));
   state.risks = new Map(snap.risks.map((r) => [r.key, r]));
   state.storms = new Map(snap.storms.map((s) => [s.alert_id, s]));
+  state.appealGroups = new Map((snap.appeal_groups || []).map((g) => [g.key, g]));
   state.regionNames = snap.region_names || {};
   for (const item of [...snap.feed, ...snap.risks, ...snap.storms]) noteRegion(item.region);
   feedNodes.clear();
@@ -113,6 +114,7 @@ function load(snap) {
 
 function apply({ type, data }) {
   if (type === "group") { state.groups.set(data.key, data); schedule("groups"); }
+  else if (type === "appeal_group") { state.appealGroups.set(data.key, data); schedule("customerTime"); }
   else if (type === "alert") {
     state.feed.delete(data.alert_id); state.feed.set(data.alert_id, data);
     while (state.feed.size > 300) state.feed.delete(state.feed.keys().next().value);
@@ -144,7 +146,8 @@ function flush() {
   renderTimer = null;
   const parts = [...dirty];
   dirty.clear();
-  const render = { groups: renderGroups, feed: renderFeed, risks: renderRisks, storms: renderStorms };
+  const render = { groups: renderGroups, feed: renderFeed, risks: renderRisks, storms: renderStorms,
+    customerTime: renderCustomerTime };
   for (const part of parts) render[part]();
 }
 
@@ -155,6 +158,17 @@ const PRIORITY = new Set(["disabled", "veteran", "vulnerable"]);
 function inCategory(item) {
   const c = item.customer_category || "standard";
   return !state.category || (state.category === "priority" ? PRIORITY.has(c) : c === state.category);
+}
+// A repeat contact of an appeal (the worker links appeals live): "repeat: 3rd contact in 2 days".
+function repeatNote(item) {
+  const r = item.repeat;
+  if (!r) return "";
+  const w = r.within_ms;
+  const days = Math.round(w / 86400000);
+  const span = w == null ? "" : w >= 86400000 ? `${days} ${t(days === 1 ? "day" : "days")}`
+    : w >= 3600000 ? `${Math.round(w / 3600000)} ${t("hours")}` : `${Math.max(1, Math.round(w / 60000))} ${t("minutes")}`;
+  const nth = state.lang === "en" ? `${r.nth}${["th", "st", "nd", "rd"][(r.nth % 100 > 10 && r.nth % 100 < 14) || r.nth % 10 > 3 ? 0 : r.nth % 10]}` : `${r.nth}-е`;
+  return ` · ${t("repeat")}: ${nth} ${t("contactN")}${span ? ` ${t("within")} ${span}` : ""}`;
 }
 const categoryNote = (item) => (PRIORITY.has(item.customer_category) ? ` · ${t(item.customer_category)}` : "");
 function noteRegion(region) {
@@ -205,6 +219,31 @@ function setupFilters() {
 function renderAll() {
   for (const o of document.querySelectorAll("#f-channel option[data-channel]")) o.textContent = channelName(o.value);
   renderRegionOptions(); renderStorms(); renderGroups(); renderRisks(); renderFeed(); renderStaffing();
+  renderCustomerTime();
+}
+
+// The customer's time per category, live (appeals with a contact in the last 24 h, as the
+// worker links them): disabled, veteran and vulnerable customers next to everyone else.
+const CATEGORY_ORDER = ["disabled", "veteran", "vulnerable", "standard"];
+function renderCustomerTime() {
+  const sums = new Map();
+  for (const g of state.appealGroups.values()) {
+    const c = g.customer_category || "standard";
+    const acc = sums.get(c) || { appeals: 0, contacts: 0, wait_ms: 0, fcr: 0 };
+    for (const k of ["appeals", "contacts", "wait_ms", "fcr"]) acc[k] += g[k];
+    sums.set(c, acc);
+  }
+  const rows = CATEGORY_ORDER.filter((c) => sums.has(c) && sums.get(c).appeals > 0);
+  $("#customer-time tbody").replaceChildren(...rows.map((c) => {
+    const a = sums.get(c);
+    return el("tr", { "data-category": c, class: PRIORITY.has(c) ? "priority" : undefined },
+      el("th", { scope: "row", text: t(c) }),
+      el("td", { class: "num", text: String(a.appeals) }),
+      el("td", { class: "num", text: duration(a.wait_ms / a.appeals) }),
+      el("td", { class: "num", text: (a.contacts / a.appeals).toFixed(2) }),
+      el("td", { class: "num", text: pct(a.fcr / a.appeals) }));
+  }));
+  $("#customer-time-empty").hidden = rows.length > 0;
 }
 
 function slCell(w) {
@@ -260,7 +299,7 @@ function renderRisks() {
     class: `item ${r.status === "breached" ? "breached" : "warning"}`, "data-contact": r.contact_id },
     statusBadge(r.status === "breached" ? "breached" : "warning"),
     el("strong", { class: "contact", text: r.contact_id }),
-    el("span", { class: "meta", text: `${milestoneName(r.milestone)} · ${regionName(r.region)} · ${channelName(r.channel)}${categoryNote(r)}` }),
+    el("span", { class: "meta", text: `${milestoneName(r.milestone)} · ${regionName(r.region)} · ${channelName(r.channel)}${categoryNote(r)}${repeatNote(r)}` }),
     countdown(r.due_at, r.status === "open"))));
   $("#risks-empty").hidden = items.length > 0;
   tick();
@@ -318,7 +357,7 @@ function feedItem(a) {
     "data-alert-id": a.alert_id, "data-contact": a.contact_id },
     statusBadge(a.alert, a.threshold),
     el("strong", { class: "contact", text: a.contact_id }),
-    el("span", { class: "meta", text: `${milestoneName(a.milestone)} · ${regionName(a.region)} · ${channelName(a.channel)}${categoryNote(a)} · ${clockTime(a.raised_at)}` }),
+    el("span", { class: "meta", text: `${milestoneName(a.milestone)} · ${regionName(a.region)} · ${channelName(a.channel)}${categoryNote(a)}${repeatNote(a)} · ${clockTime(a.raised_at)}` }),
     a.retracted ? retractedNote(a) : null, ackState(a), a.retracted ? null : actions(a));
 }
 
@@ -330,7 +369,7 @@ function renderFeed() {
   const list = $("#feed");
   const keep = new Set();
   items.forEach((a, i) => {
-    const sig = JSON.stringify([a.alert, a.ack || null, a.retracted || null, state.lang]);
+    const sig = JSON.stringify([a.alert, a.ack || null, a.retracted || null, a.repeat || null, state.lang]);
     let entry = feedNodes.get(a.alert_id);
     if (!entry || entry.sig !== sig) {
       const node = feedItem(a);

@@ -1,0 +1,163 @@
+"""Faust glue of the live appeals (docs/appeals.md "Live linking"). No linking rules here: the
+pure :mod:`streams.sla.appeal_stream` decides; this module reads the clock, the table and sends.
+
+- The ``contact-events`` agent forwards every event it folded, as its raw bytes, to the
+  internal ``appeal-events`` topic keyed by ``tenant|customer_ref`` (streams.agents.forward; the
+  contact's customer_ref from its state when the event names none; ``tenant|#contact_id`` when
+  the contact names none at all). The re-keying is a topic the worker writes itself rather than
+  one the ingest also writes: the ingest API is not the only producer of contact-events
+  (channel adapters, replays, tests write it directly), and an event whose customer_ref only a
+  previous event named can be keyed right only where the contact's state is.
+- The ``appeal-events`` agent folds each event into its key's table value (the customer's
+  recent contacts) and sends an ``AppealUpdated`` for every appeal whose figures changed to the
+  ``appeals`` topic, which the sink writes to ``appeal_links``.
+
+At least once, idempotent: the table write and the records go out in one ``worker.produce``
+call (faust flushes the producer before committing the input offsets); a redelivered event
+re-emits its appeal with the same figures and update id.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from faust.streams import _current_event
+
+from schemas.codec import decode_event, encode
+from schemas.units import DAY_MS
+from streams.agents import SWEEP_BATCH, _dead_letter, as_current, now_ms, stored_value
+from streams.outbox import OutRecord
+from streams.sla.appeal_stream import (
+    CustomerContacts,
+    appeal_datum,
+    decode_state,
+    encode_state,
+    expired,
+    fold,
+    received_at,
+)
+
+if TYPE_CHECKING:
+    from streams.worker import Worker
+
+log = logging.getLogger(__name__)
+APPEAL_UPDATED = "AppealUpdated"
+BATCH_MAX = 500
+BATCH_WITHIN_S = 0.05
+
+
+def _linked_at(worker: Worker, now: int) -> int:
+    """Strictly increasing per process, so two updates of a contact never tie in
+    appeal_links (ReplacingMergeTree(linked_at), read with argMax)."""
+    worker.appeal_linked_at = max(now, worker.appeal_linked_at + 1)
+    return worker.appeal_linked_at
+
+
+async def handle_appeal_batch(worker: Worker, events: Sequence[Any], now: int) -> None:
+    """Fold a batch of re-keyed events; write each changed key once; send the updates."""
+    window_ms = worker.settings.appeal_window_days * DAY_MS
+    keep = keep_ms(worker)
+    table = worker.appeal_table
+    store = table.data
+    assert worker.appeals is not None
+    appeals_topic = worker.appeals.get_topic_name()
+    out: list[OutRecord] = []
+    changed: dict[bytes, tuple[Any, CustomerContacts | None]] = {}
+    for event in events:
+        key = event.key if isinstance(event.key, bytes) else b""
+        raw = event.value if isinstance(event.value, bytes) else b""
+        try:
+            contact_event = decode_event(raw)
+            if key in changed:
+                state = changed[key][1]
+            else:
+                as_current(event)
+                value = stored_value(store, key)
+                state = None if value is None else decode_state(value)
+            state, updated = fold(state, contact_event, window_ms=window_ms, keep_ms=keep)
+        except Exception as exc:  # undecodable or a state the core rejects: park it
+            log.exception("cannot link the appeal of a message on %s", key)
+            out.append(_dead_letter(event, worker, f"appeal: {exc}", exc))
+            continue
+        changed[key] = (event, state)
+        received = received_at(state) if updated and state is not None else {}
+        for appeal in updated:
+            datum = appeal_datum(appeal, window_ms=window_ms, linked_at=_linked_at(worker, now),
+                                 received=received)
+            out.append(OutRecord(appeals_topic, key, encode(APPEAL_UPDATED, datum)))
+    changelog = table.changelog_topic.get_topic_name()
+    for key, (event, state) in changed.items():
+        as_current(event)
+        if state is None:
+            if key in store:
+                del store[key]
+            value = None
+        else:
+            value = encode_state(state)
+            store[key] = value
+        out.append(OutRecord(changelog, key, value, event.message.partition))
+    _current_event.set(None)
+    await worker.produce(out)
+
+
+def keep_ms(worker: Worker) -> int:
+    settings = worker.settings
+    return int((settings.appeal_window_days + settings.worker_appeal_keep_days) * DAY_MS)
+
+
+async def sweep_appeals(worker: Worker, now: int) -> None:
+    """Retention of the appeal table, as streams.agents.sweep_contacts does for contacts: each
+    tick looks at the next SWEEP_BATCH keys and deletes (store + changelog tombstone) those
+    with no event for the appeal window plus worker_appeal_keep_days."""
+    if not worker.ready or worker.app.should_stop or worker.appeal_table is None:
+        return
+    table = worker.appeal_table
+    store = table.data
+    if worker.appeal_sweep is None:
+        worker.appeal_sweep = iter(store.items())
+    try:
+        batch = list(itertools.islice(worker.appeal_sweep, SWEEP_BATCH))
+    except RuntimeError:  # the memory store's dict changed under the pass
+        worker.appeal_sweep = None
+        return
+    if len(batch) < SWEEP_BATCH:
+        worker.appeal_sweep = None
+    changelog = table.changelog_topic.get_topic_name()
+    out: list[OutRecord] = []
+    for key, _seen in batch:
+        value = stored_value(store, key)
+        if value is None or not expired(decode_state(value), now, keep_ms(worker)):
+            continue
+        partition = _partition_of(worker, key)
+        del store[key]
+        out.append(OutRecord(changelog, key, None, partition))
+    if out:
+        log.info("retention: %d customers left the appeal table", len(out))
+        await worker.produce(out)
+
+
+def _partition_of(worker: Worker, key: bytes) -> int:
+    """The partition of appeal-events (and so of the table) a key was produced to: the
+    producer's default partitioner (murmur2), as for every keyed record the worker sends."""
+    from aiokafka.partitioner import DefaultPartitioner
+
+    partitions = list(range(worker.settings.topic_partitions))
+    return int(DefaultPartitioner()(key, partitions, partitions))
+
+
+def register_appeal_agent(worker: Worker) -> None:
+    if worker.appeal_events is None:
+        return
+
+    @worker.app.timer(worker.settings.worker_sweep_interval_s, name="appeal-retention")
+    async def appeal_retention_timer() -> None:
+        await sweep_appeals(worker, now_ms())
+
+    @worker.app.agent(worker.appeal_events, name="appeal-events", concurrency=1)
+    async def link_appeals(stream: Any) -> AsyncIterator[None]:
+        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+            await handle_appeal_batch(worker, events, now_ms())
+            yield None
