@@ -283,6 +283,23 @@ class Settings(BaseSettings):
         default="kontakt-notifier", description="Consumer group of the notifier."
     )
 
+    # --- Prometheus metrics (the API serves its own at GET /metrics) ----------------------
+    worker_metrics_port: int = Field(
+        default=9400, ge=0, le=65535,
+        description="Worker: port of its Prometheus /metrics on KONTAKT_API_HOST; 0 turns the "
+        "worker's metrics off. `kontakt up` gives worker N (1, 2, ...) this port + N - 1.",
+    )
+    sink_metrics_port: int = Field(
+        default=9410, ge=0, le=65535,
+        description="`kontakt sink` (its own process): port of its Prometheus /metrics on "
+        "KONTAKT_API_HOST; 0: off. The sink inside the API is on the API's /metrics.",
+    )
+    notifier_metrics_port: int = Field(
+        default=9420, ge=0, le=65535,
+        description="`kontakt notifier`: port of its Prometheus /metrics on KONTAKT_API_HOST; "
+        "0: off.",
+    )
+
     @field_validator("allowed_lateness")
     @classmethod
     def _lateness_parses(cls, value: str) -> str:

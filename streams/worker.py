@@ -17,6 +17,7 @@ from faust.types import TP
 from services.readiness import Beacon
 from services.settings import Settings
 from streams.log_ends import LogEnds
+from streams.metrics import WorkerMetrics
 from streams.outbox import Delivery, Outbox, OutRecord
 from streams.processor import ContactProcessor
 from streams.storm import StormDetector
@@ -53,6 +54,7 @@ class Worker:
     log_ends: LogEnds | None = None  # the end-offset client of sample_log_ends, made on use
     watermarks: ReadWatermarks = field(default_factory=ReadWatermarks)  # how far each
     # partition of the events topic is read (streams.agents.judgement)
+    telemetry: WorkerMetrics | None = None  # Prometheus tallies (None: metrics off)
 
     async def produce(self, records: list[OutRecord]) -> None:
         """Send ``records`` (the only producing call). Each topic partition's records go to

@@ -35,6 +35,7 @@ from services.alerts.rules import (
     decide,
     retraction_of,
 )
+from services.metrics import notifier as metrics
 from streams.sla.regions import region_name
 
 log = logging.getLogger(__name__)
@@ -244,7 +245,7 @@ def run(notifier: Notifier, bootstrap: str, topic: str, group: str, stop: thread
             batches = consumer.poll(timeout_ms=500, max_records=500)
             for records in batches.values():
                 for record in records:
-                    notifier.handle(record.value, int(time.time() * 1000))
+                    metrics.count(notifier.handle(record.value, int(time.time() * 1000)))
             if batches:
                 consumer.commit()
     finally:

@@ -8,11 +8,13 @@ import importlib
 from fastapi import FastAPI
 
 from services.api.lifespan import warehouse_lifespan
+from services.metrics.ingest import IngestMetricsMiddleware
 from services.settings import Settings, load_settings
 
 # Feature routers, by module path; each module exposes `router`.
 ROUTERS: tuple[str, ...] = (
     "services.api.health",
+    "services.api.metrics",  # GET /metrics (Prometheus: ingest, the embedded sink)
     "services.ingest.api",
     "services.alerts.router",  # /api/board/*, /api/alerts/*, /api/staffing
     "services.board.router",  # /board page and its login
@@ -33,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=warehouse_lifespan,  # app.state.warehouse (+ the sink when chdb is embedded)
     )
     app.state.settings = settings
+    app.add_middleware(IngestMetricsMiddleware)
     for module_path in ROUTERS:
         module = importlib.import_module(module_path)
         app.include_router(module.router)

@@ -86,6 +86,9 @@ def sink_command(
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     sink = Sink(warehouse, config)
+    from services.metrics.serve import serve_metrics
+
+    serve_metrics(settings.sink_metrics_port, settings.api_host, "sink")
     typer.echo(f"sink: {', '.join(config.topics)} -> {settings.warehouse_url.split('@')[-1]}")
     try:
         run_forever(sink, stop)

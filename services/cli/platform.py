@@ -88,7 +88,8 @@ def components(settings: Settings) -> list[Component]:
     return [
         # One consumer group: the worker processes share the partitions (and the state dir:
         # each partition has its own RocksDB database, opened by whichever process owns it).
-        *(Component("worker" if n == 1 else f"worker-{n}", kontakt_argv("worker"))
+        *(Component("worker" if n == 1 else f"worker-{n}", kontakt_argv("worker"),
+                    worker_metrics_env(settings, n))
           for n in range(1, settings.worker_processes + 1)),
         # Embedded chdb allows one process per warehouse directory: the API process also runs
         # the sink there (see `kontakt api --help`).
@@ -96,6 +97,17 @@ def components(settings: Settings) -> list[Component]:
         # Webhook/email notifications, only when a rules file is configured (docs/board.md).
         *([Component("notifier", kontakt_argv("notifier"))] if settings.notify_rules else []),
     ]
+
+
+def worker_metrics_port(settings: Settings, n: int) -> int:
+    """The /metrics port of worker ``n`` (1, 2, ...): KONTAKT_WORKER_METRICS_PORT + n - 1, or
+    0 when the workers' metrics are off."""
+    base = settings.worker_metrics_port
+    return base + n - 1 if base else 0
+
+
+def worker_metrics_env(settings: Settings, n: int) -> dict[str, str]:
+    return {"KONTAKT_WORKER_METRICS_PORT": str(worker_metrics_port(settings, n))}
 
 
 def to_start(parts: list[Component], running: Mapping[str, int]) -> list[Component]:
