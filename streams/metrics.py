@@ -9,6 +9,7 @@ dict, streams.processor) and copied into their gauge by the live-metrics timer."
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -31,6 +32,8 @@ DEAD_LETTERS = Counter("kontakt_worker_dead_letters_total",
                        "Input events sent to the dead-letter topic.")
 LAST_BATCH = Gauge("kontakt_worker_last_batch_timestamp_seconds",
                    "When the worker last folded a batch of events (epoch s).")
+PID = Gauge("kontakt_worker_pid", "The worker's process id (`kontakt status` matches its "
+            "readiness report to its metrics port by it).")
 
 #: SlaAlertRaised.alert -> the kind label (met and cancelled alerts are not counted)
 KINDS = {"warning": "warning", "breached": "breach"}
@@ -44,6 +47,7 @@ class WorkerMetrics:
     def __init__(self) -> None:
         self.warning = self.breach = self.retracted = self.dead_letters = 0
         self._milestones: set[str] = set()
+        PID.set(os.getpid())
 
     def alert(self, record: Mapping[str, Any], retraction: bool) -> None:
         if retraction:
