@@ -16,7 +16,10 @@ One run:
    time), p50/p99.
 
 Run: .venv/bin/python bench/worker.py [--events 50000] [--rate 2000] [--duration 60]
-                                     [--processes 1]
+                                     [--processes 1] [--compare-judgement]
+                                     [--compare-metrics [--metrics-rounds 2]]
+--compare-metrics: the throughput of fresh workers with their Prometheus metrics off and on
+(scraped every second), alternating; the goal is on / off >= 0.97.
 Goals (issue): worker >= 10,000 events/s, ratio >= 0.35, breach p99 <= 1 s.
 """
 
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -31,6 +35,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -278,6 +283,55 @@ def latency_phase(bootstrap: str, tmp: Path, judge_by_log: str,
             stop(w)
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def scrape_every(url: str, interval_s: float, stop_scraping: threading.Event) -> None:
+    """What Prometheus does to the worker while it works: GET /metrics every interval."""
+    import httpx
+
+    while not stop_scraping.wait(interval_s):
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.get(url, timeout=2)
+
+
+def metrics_phase(bootstrap: str, tmp: Path, events: list[ContactEvent], metrics_on: bool,
+                  args: argparse.Namespace) -> float:
+    """Throughput (events/s) of fresh workers, with their Prometheus metrics on (counting,
+    served and scraped every second) or off (KONTAKT_WORKER_METRICS_PORT=0: not counted),
+    over ``events`` on topics of their own."""
+    from services.topics import apply_topics
+
+    suffix = uuid.uuid4().hex[:8]
+    settings = load_settings(kafka_bootstrap=bootstrap, topic_prefix=f"bench{suffix}.",
+                             worker_app_id=f"bench-worker-{suffix}")
+    list(apply_topics(settings))
+    topic = settings.topic(settings.events_topic)
+    asyncio.run(produce(bootstrap, topic, events))
+    ports = [free_port() if metrics_on else 0 for _ in range(args.processes)]
+    workers = [start_worker(settings, tmp / suffix, i,
+                            {"KONTAKT_WORKER_METRICS_PORT": str(port)})
+               for i, port in enumerate(ports)]
+    stop_scraping = threading.Event()
+    scrapers = [threading.Thread(target=scrape_every, daemon=True,
+                                 args=(f"http://127.0.0.1:{port}/metrics", 1.0, stop_scraping))
+                for port in ports if port]
+    for scraper in scrapers:
+        scraper.start()
+    try:
+        return worker_throughput(bootstrap, settings.worker_app_id, topic, len(events),
+                                 timeout_s=600, procs=workers)[0]
+    finally:
+        stop_scraping.set()
+        for w in workers:
+            stop(w)
+
+
 def bare_agent_rate(settings: Settings, tmp: Path, topic: str, n: int) -> float:
     """events/s of bench/bare_agent.py (the worker's faust setup doing nothing)."""
     bare = settings.model_copy(update={"worker_app_id": settings.worker_app_id + "-bare"})
@@ -313,6 +367,11 @@ def main() -> None:
                         help="run the sustained phase again with the worker judging by the "
                         "wall clock alone (KONTAKT_WORKER_JUDGE_BY_LOG=false): the breach "
                         "latency the read watermark costs, measured in the same run")
+    parser.add_argument("--compare-metrics", action="store_true",
+                        help="measure the worker's throughput again with its Prometheus "
+                        "metrics off and on (scraped every second), a fresh worker and topics "
+                        "per phase, alternating --metrics-rounds times; best of each")
+    parser.add_argument("--metrics-rounds", type=int, default=2)
     args = parser.parse_args()
     from services.topics import apply_topics
 
@@ -349,6 +408,15 @@ def main() -> None:
             workers = []
             for label, flag in (("by the wall clock alone", "false"), ("against the log", "true")):
                 compared.append((label, *latency_phase(bootstrap, tmp, flag, args)))
+        metric_rates: dict[bool, list[float]] = {False: [], True: []}
+        if args.compare_metrics:
+            for w in workers:
+                stop(w)
+            workers = []
+            for _ in range(args.metrics_rounds):
+                for metrics_on in (False, True):
+                    metric_rates[metrics_on].append(
+                        metrics_phase(bootstrap, tmp, events, metrics_on, args))
         load = os.getloadavg()[0]
         print(f"events {len(events)}, cores {os.cpu_count()}, load average {load:.1f}")
         print(f"{'measure':<44}{'value':>14}")
@@ -372,6 +440,13 @@ def main() -> None:
                   f"{pct(phase, 0.50):>6.3f} / {pct(phase, 0.99):.3f}")
             print(f"{'fresh worker, judged ' + label + ': alerts, lag at end':<56}"
                   f"{len(phase):>6} / {phase_lag:,}")
+        if args.compare_metrics:
+            off, on = max(metric_rates[False]), max(metric_rates[True])
+            print(f"{'fresh worker, metrics off: ev/s (best)':<44}{off:>14,.0f}  "
+                  f"{' '.join(f'{r:,.0f}' for r in metric_rates[False])}")
+            print(f"{'fresh worker, metrics on: ev/s (best)':<44}{on:>14,.0f}  "
+                  f"{' '.join(f'{r:,.0f}' for r in metric_rates[True])}")
+            print(f"{'ratio metrics on / off':<44}{on / off:>14.3f}")
         print("RESULT " + json.dumps({  # one machine-readable line for bench/run_all.py
             "bench": "worker", "events": len(events), "load_average": round(load, 1),
             "processes": args.processes,
