@@ -88,7 +88,7 @@ def sink_command(
     sink = Sink(warehouse, config)
     from services.metrics.serve import serve_metrics
 
-    serve_metrics(settings.sink_metrics_port, settings.api_host, "sink")
+    serve_metrics(settings.sink_metrics_port, settings.metrics_host, "sink")
     typer.echo(f"sink: {', '.join(config.topics)} -> {settings.warehouse_url.split('@')[-1]}")
     try:
         run_forever(sink, stop)

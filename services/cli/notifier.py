@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
             return
         from services.metrics.serve import serve_metrics
 
-        serve_metrics(settings.notifier_metrics_port, settings.api_host, "notifier")
+        serve_metrics(settings.notifier_metrics_port, settings.metrics_host, "notifier")
         ledger = Ledger(settings.data_dir / "notifier.sqlite")
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -145,13 +145,19 @@ def collect(settings: Settings, now: float | None = None) -> list[Row]:
             rows.append(sink_row("sink (in api)", scrape(f"{api}/metrics"), now,
                                  str(running.get("api", DASH))))
     if settings.sink_metrics_port:
-        own = scrape(f"http://{host}:{settings.sink_metrics_port}/metrics")
+        own = scrape(metrics_url(settings, settings.sink_metrics_port))
         if own is not None or "sink" in running:
             rows.append(sink_row("sink", own, now, str(running.get("sink", DASH))))
     rows.extend(worker_rows(beats, worker_metrics(settings, len(beats)), now, running))
     if "notifier" in running or settings.notify_rules:
         rows.append(notifier_row(settings, running.get("notifier")))
     return rows if any(r.health not in ("stopped",) for r in rows) else []
+
+
+def metrics_url(settings: Settings, port: int) -> str:
+    """Where a process's /metrics answers (a wildcard address is asked on the loopback)."""
+    host = settings.metrics_host
+    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}/metrics"
 
 
 def worker_metrics(settings: Settings, reported: int) -> dict[int, Samples]:
@@ -161,7 +167,7 @@ def worker_metrics(settings: Settings, reported: int) -> dict[int, Samples]:
         return {}
     out = {}
     for port in range(base, base + max(settings.worker_processes, reported)):
-        samples = scrape(f"http://{settings.api_host}:{port}/metrics", timeout_s=1.0)
+        samples = scrape(metrics_url(settings, port), timeout_s=1.0)
         pid = total(samples, "kontakt_worker_pid")
         if samples is not None and pid:
             out[int(pid)] = samples
@@ -171,7 +177,7 @@ def worker_metrics(settings: Settings, reported: int) -> dict[int, Samples]:
 def notifier_row(settings: Settings, pid: int | None) -> Row:
     samples = None
     if settings.notifier_metrics_port:
-        samples = scrape(f"http://{settings.api_host}:{settings.notifier_metrics_port}/metrics")
+        samples = scrape(metrics_url(settings, settings.notifier_metrics_port))
     if pid is None and samples is None:
         return Row("notifier", DASH, "stopped")
     sent = total(samples, "kontakt_notifier_deliveries_total")

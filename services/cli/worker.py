@@ -42,7 +42,7 @@ def run_worker(loglevel: str = "info", create_topics: bool = True) -> None:
         from streams.metrics import WorkerMetrics
 
         worker.telemetry = WorkerMetrics()
-        serve_metrics(settings.worker_metrics_port, settings.api_host, "worker")
+        serve_metrics(settings.worker_metrics_port, settings.metrics_host, "worker")
     level = logging.getLevelName(loglevel.upper())
 
     @worker.app.task

@@ -207,6 +207,7 @@ def test_every_counter_moves_under_load_and_status_shows_each_process(
     # kontakt status: one row per process, lag and last batch from their metrics
     status = subprocess.run(_kontakt("status"), env=stack.env, capture_output=True, text=True,
                             timeout=60, check=False)
+    print(status.stdout)  # shown with -s: the table an on-call engineer sees
     assert status.returncode == 0, status.stdout + status.stderr
     lines = status.stdout.splitlines()
     rows = {line.split()[0]: line for line in lines[2:] if line.strip()}
