@@ -217,6 +217,8 @@ def register_agents(worker: Worker) -> None:
     async def pause_timers(sender: Any, revoked: Any, **_: Any) -> None:
         worker.ready = False
         worker.watermarks.forget()  # positions are sought anew after the rebalance
+        if worker.telemetry is not None:
+            worker.telemetry.forget_lag()  # the partitions may go to another worker
         worker.sweep = None  # its RocksDB iterator must not outlive the revoked databases
         report_rebalance(worker, set())
 

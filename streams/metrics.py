@@ -85,6 +85,9 @@ class WorkerMetrics:
         for partition, count in behind.items():
             LAG.labels(str(partition)).set(max(0, count))
 
+    def forget_lag(self) -> None:
+        LAG.clear()
+
     def open_clocks(self, by_milestone: Mapping[str, int]) -> None:
         """Set the gauge per milestone; one that had clocks and has none now reads 0."""
         self._milestones.update(by_milestone)
