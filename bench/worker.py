@@ -332,6 +332,28 @@ def metrics_phase(bootstrap: str, tmp: Path, events: list[ContactEvent], metrics
             stop(w)
 
 
+def metrics_cost_us(batch: int = 500) -> float:
+    """In-process CPU (us) the worker's metrics add per event, taken high: a batch of
+    ``batch`` events where every event raises an alert and changes an open clock's outcome
+    (WorkerMetrics per batch and per alert, ContactProcessor's open-clock count). Next to the
+    worker's CPU per event, a figure the machine's other load hardly moves."""
+    import timeit
+
+    from streams.metrics import WorkerMetrics
+    from streams.processor import ContactProcessor
+
+    tally, rounds = WorkerMetrics(), 2_000
+    per_batch = timeit.timeit(lambda: tally.batch(batch, 0.01, 1.0), number=rounds) / rounds
+    record = {"alert": "warning"}
+    per_alert = timeit.timeit(lambda: tally.alert(record, False), number=rounds * 50)
+    processor = ContactProcessor.__new__(ContactProcessor)
+    processor.open_clocks = {}
+    outcome = [{"milestone": "phone.answer", "status": "open"}]
+    per_outcome = timeit.timeit(lambda: processor._count_open({}, outcome),
+                                number=rounds * 50)
+    return (per_batch / batch + (per_alert + per_outcome) / (rounds * 50)) * 1e6
+
+
 def bare_agent_rate(settings: Settings, tmp: Path, topic: str, n: int) -> float:
     """events/s of bench/bare_agent.py (the worker's faust setup doing nothing)."""
     bare = settings.model_copy(update={"worker_app_id": settings.worker_app_id + "-bare"})
@@ -457,6 +479,10 @@ def main() -> None:
                          / min(c for _, c in metric_rates[True]))
             print(f"{'ratio metrics on / off, events/s':<44}{rate_ratio:>14.3f}")
             print(f"{'ratio metrics on / off, 1 / CPU per event':<44}{cpu_ratio:>14.3f}")
+            cost = metrics_cost_us()
+            least = min(c for _, c in metric_rates[False]) * 1e6
+            print(f"{'metrics CPU per event, in-process (us)':<44}{cost:>14.3f}")
+            print(f"{'  as a share of the worker CPU per event':<44}{cost / least:>14.2%}")
         print("RESULT " + json.dumps({  # one machine-readable line for bench/run_all.py
             "bench": "worker", "events": len(events), "load_average": round(load, 1),
             "processes": args.processes,
