@@ -226,3 +226,61 @@ def test_every_counter_moves_under_load_and_status_shows_each_process(
     assert "newest" in rows["sink"] and "s ago" in rows["sink"], status.stdout
     assert "ready" in rows["worker"] and "events" in rows["worker"], status.stdout
     assert "failed" in rows["notifier"] and "Traceback" not in status.stderr
+
+
+def test_a_sink_of_its_own_serves_its_metrics_on_its_port(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """`kontakt sink` as its own process (as beside a ClickHouse server): rows, batches and
+    freshness on KONTAKT_SINK_METRICS_PORT."""
+    import os
+    import uuid
+
+    from schemas.codec import encode_event
+    from schemas.events import Channel, ContactEvent, EventType
+    from services.adapters.kafka_publisher import KafkaPublisher
+    from tests.fixtures.board_stack import _stop
+
+    prefix = f"sink{uuid.uuid4().hex[:8]}."
+    port = free_port()
+    env = {**os.environ, "KONTAKT_KAFKA_BOOTSTRAP": kafka_bootstrap,
+           "KONTAKT_TOPIC_PREFIX": prefix, "KONTAKT_TOPIC_PARTITIONS": "2",
+           "KONTAKT_DATA_DIR": str(tmp_path / "kontakt"), "KONTAKT_SINK_METRICS_PORT": str(port),
+           "KONTAKT_SINK_BATCH_SECONDS": "0.3"}
+    setup = subprocess.run(_kontakt("setup"), env=env, capture_output=True, text=True,
+                           timeout=180, check=False)
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    now = int(time.time() * 1000)
+    events = [ContactEvent(f"s{i}", f"c{i}", "mrsk-center", "tver", Channel.PHONE,
+                           EventType.QUEUED, now - 1_000) for i in range(50)]
+    publisher = KafkaPublisher(kafka_bootstrap)
+    try:
+        publisher.publish(f"{prefix}contact-events",
+                          [(e.contact_id.encode(), encode_event(e)) for e in events],
+                          timeout_s=30)
+    finally:
+        publisher.close()
+    log = (tmp_path / "sink.log").open("wb")
+    proc = subprocess.Popen(_kontakt("sink"), env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        samples: Samples = {}
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, (tmp_path / "sink.log").read_text()
+            try:
+                samples = scrape(f"http://127.0.0.1:{port}/metrics")
+            except (httpx.HTTPError, AssertionError):
+                samples = {}
+            if total(samples, "kontakt_sink_rows_inserted_total", table="events") >= 50:
+                break
+            time.sleep(0.5)
+        assert total(samples, "kontakt_sink_rows_inserted_total", table="events") == 50, (
+            tmp_path / "sink.log").read_text()
+        assert total(samples, "kontakt_sink_batch_duration_seconds_count") >= 1
+        assert total(samples, "kontakt_sink_freshness_seconds_count") >= 1
+        newest = total(samples, "kontakt_sink_newest_event_timestamp_seconds")
+        assert abs(newest - time.time()) < 60  # the records' Kafka timestamps: just produced
+    finally:
+        _stop(proc)
+        log.close()
