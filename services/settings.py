@@ -290,17 +290,17 @@ class Settings(BaseSettings):
         "notifier listen on (the API's /metrics is on the API's own address).",
     )
     worker_metrics_port: int = Field(
-        default=9400, ge=0, le=65535,
+        default=9101, ge=0, le=65535,
         description="Worker: port of its Prometheus /metrics on KONTAKT_METRICS_HOST; 0 turns "
         "the worker's metrics off. `kontakt up` gives worker N (1, 2, ...) this port + N - 1.",
     )
     sink_metrics_port: int = Field(
-        default=9410, ge=0, le=65535,
+        default=9102, ge=0, le=65535,
         description="`kontakt sink` (its own process): port of its Prometheus /metrics on "
         "KONTAKT_METRICS_HOST; 0: off. The sink inside the API is on the API's /metrics.",
     )
     notifier_metrics_port: int = Field(
-        default=9420, ge=0, le=65535,
+        default=9103, ge=0, le=65535,
         description="`kontakt notifier`: port of its Prometheus /metrics on "
         "KONTAKT_METRICS_HOST; 0: off.",
     )

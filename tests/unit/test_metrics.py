@@ -189,3 +189,26 @@ def test_status_says_nothing_runs_with_exit_1_and_no_traceback(tmp_path: Path) -
     assert done.returncode == 1, done.stdout + done.stderr
     assert "nothing of the platform runs" in done.stderr and "kontakt up" in done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def test_every_dashboard_metric_is_defined_with_its_kind_and_labels() -> None:
+    """services/metrics_names.py is what the dashboards query: each name is defined by the
+    metrics modules, with that kind and exactly those labels."""
+    from prometheus_client.metrics import MetricWrapperBase
+
+    import services.metrics.ingest
+    import services.metrics.notifier
+    import services.metrics.sink
+    import streams.metrics
+    from services.metrics_names import METRICS
+
+    defined = {}
+    for module in (services.metrics.ingest, services.metrics.notifier, services.metrics.sink,
+                   streams.metrics):
+        for obj in vars(module).values():
+            if isinstance(obj, MetricWrapperBase):
+                name = obj._name + ("_total" if obj._type == "counter" else "")
+                assert name not in defined, f"{name} defined twice"
+                defined[name] = (obj._type, tuple(obj._labelnames))
+    for metric in METRICS:
+        assert defined.get(metric.name) == (metric.kind, metric.labels), metric.name
