@@ -16,11 +16,14 @@ One run:
    time), p50/p99.
 
 Run: .venv/bin/python bench/worker.py [--events 50000] [--rate 2000] [--duration 60]
-                                     [--processes 1]
+                                     [--processes 1] [--compare-judgement]
+                                     [--compare-metrics [--metrics-rounds 2]]
      .venv/bin/python bench/worker.py --appeals [--events 50000]
 ``--appeals``: the cost of live appeals instead (docs/appeals.md): calls of customers with
 about three contacts each; the worker's events/s with KONTAKT_WORKER_APPEALS off, then on
 (then also until the appeal-events agent has committed every re-keyed event); no latency phase.
+--compare-metrics: the throughput of fresh workers with their Prometheus metrics off and on
+(scraped every second), alternating; the goal is on / off >= 0.97.
 Goals (issue): worker >= 10,000 events/s, ratio >= 0.35, breach p99 <= 1 s.
 """
 
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -35,6 +39,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -289,6 +294,77 @@ def latency_phase(bootstrap: str, tmp: Path, judge_by_log: str,
             stop(w)
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def scrape_every(url: str, interval_s: float, stop_scraping: threading.Event) -> None:
+    """What Prometheus does to the worker while it works: GET /metrics every interval."""
+    import httpx
+
+    while not stop_scraping.wait(interval_s):
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.get(url, timeout=2)
+
+
+def metrics_phase(bootstrap: str, tmp: Path, events: list[ContactEvent], metrics_on: bool,
+                  args: argparse.Namespace) -> tuple[float, float]:
+    """Throughput (events/s) and CPU seconds per event of fresh workers, with their Prometheus
+    metrics on (counting, served and scraped every second) or off
+    (KONTAKT_WORKER_METRICS_PORT=0: not counted), over ``events`` on topics of their own."""
+    from services.topics import apply_topics
+
+    suffix = uuid.uuid4().hex[:8]
+    settings = load_settings(kafka_bootstrap=bootstrap, topic_prefix=f"bench{suffix}.",
+                             worker_app_id=f"bench-worker-{suffix}")
+    list(apply_topics(settings))
+    topic = settings.topic(settings.events_topic)
+    asyncio.run(produce(bootstrap, topic, events))
+    ports = [free_port() if metrics_on else 0 for _ in range(args.processes)]
+    workers = [start_worker(settings, tmp / suffix, i,
+                            {"KONTAKT_WORKER_METRICS_PORT": str(port)})
+               for i, port in enumerate(ports)]
+    stop_scraping = threading.Event()
+    scrapers = [threading.Thread(target=scrape_every, daemon=True,
+                                 args=(f"http://127.0.0.1:{port}/metrics", 1.0, stop_scraping))
+                for port in ports if port]
+    for scraper in scrapers:
+        scraper.start()
+    try:
+        return worker_throughput(bootstrap, settings.worker_app_id, topic, len(events),
+                                 timeout_s=600, procs=workers)
+    finally:
+        stop_scraping.set()
+        for w in workers:
+            stop(w)
+
+
+def metrics_cost_us(batch: int = 500) -> float:
+    """In-process CPU (us) the worker's metrics add per event, taken high: a batch of
+    ``batch`` events where every event raises an alert and changes an open clock's outcome
+    (WorkerMetrics per batch and per alert, ContactProcessor's open-clock count). Next to the
+    worker's CPU per event, a figure the machine's other load hardly moves."""
+    import timeit
+
+    from streams.metrics import WorkerMetrics
+    from streams.processor import ContactProcessor
+
+    tally, rounds = WorkerMetrics(), 2_000
+    per_batch = timeit.timeit(lambda: tally.batch(batch, 0.01, 1.0), number=rounds) / rounds
+    record = {"alert": "warning"}
+    per_alert = timeit.timeit(lambda: tally.alert(record, False), number=rounds * 50)
+    processor = ContactProcessor.__new__(ContactProcessor)
+    processor.open_clocks = {}
+    outcome = [{"milestone": "phone.answer", "status": "open"}]
+    per_outcome = timeit.timeit(lambda: processor._count_open({}, outcome),
+                                number=rounds * 50)
+    return (per_batch / batch + (per_alert + per_outcome) / (rounds * 50)) * 1e6
+
+
 def bare_agent_rate(settings: Settings, tmp: Path, topic: str, n: int) -> float:
     """events/s of bench/bare_agent.py (the worker's faust setup doing nothing)."""
     bare = settings.model_copy(update={"worker_app_id": settings.worker_app_id + "-bare"})
@@ -369,6 +445,11 @@ def main() -> None:
                         "latency the read watermark costs, measured in the same run")
     parser.add_argument("--appeals", action="store_true",
                         help="measure the cost of live appeals (off vs on) and stop")
+    parser.add_argument("--compare-metrics", action="store_true",
+                        help="measure the worker's throughput again with its Prometheus "
+                        "metrics off and on (scraped every second), a fresh worker and topics "
+                        "per phase, alternating --metrics-rounds times; best of each")
+    parser.add_argument("--metrics-rounds", type=int, default=2)
     args = parser.parse_args()
     from services.topics import apply_topics
 
@@ -410,6 +491,15 @@ def main() -> None:
             workers = []
             for label, flag in (("by the wall clock alone", "false"), ("against the log", "true")):
                 compared.append((label, *latency_phase(bootstrap, tmp, flag, args)))
+        metric_rates: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
+        if args.compare_metrics:
+            for w in workers:
+                stop(w)
+            workers = []
+            for _ in range(args.metrics_rounds):
+                for metrics_on in (False, True):
+                    metric_rates[metrics_on].append(
+                        metrics_phase(bootstrap, tmp, events, metrics_on, args))
         load = os.getloadavg()[0]
         print(f"events {len(events)}, cores {os.cpu_count()}, load average {load:.1f}")
         print(f"{'measure':<44}{'value':>14}")
@@ -433,6 +523,27 @@ def main() -> None:
                   f"{pct(phase, 0.50):>6.3f} / {pct(phase, 0.99):.3f}")
             print(f"{'fresh worker, judged ' + label + ': alerts, lag at end':<56}"
                   f"{len(phase):>6} / {phase_lag:,}")
+        if args.compare_metrics:
+            # events/s follows the machine's other load; the CPU each event costs the worker
+            # process (what bounds its throughput on a core of its own) much less so
+            for on, label in ((False, "off"), (True, "on")):
+                runs = metric_rates[on]
+                print(f"{f'fresh worker, metrics {label}: ev/s (best)':<44}"
+                      f"{max(r for r, _ in runs):>14,.0f}  "
+                      f"{' '.join(f'{r:,.0f}' for r, _ in runs)}")
+                print(f"{f'fresh worker, metrics {label}: CPU us/event (least)':<44}"
+                      f"{min(c for _, c in runs) * 1e6:>14,.1f}  "
+                      f"{' '.join(f'{c * 1e6:,.1f}' for _, c in runs)}")
+            rate_ratio = (max(r for r, _ in metric_rates[True])
+                          / max(r for r, _ in metric_rates[False]))
+            cpu_ratio = (min(c for _, c in metric_rates[False])
+                         / min(c for _, c in metric_rates[True]))
+            print(f"{'ratio metrics on / off, events/s':<44}{rate_ratio:>14.3f}")
+            print(f"{'ratio metrics on / off, 1 / CPU per event':<44}{cpu_ratio:>14.3f}")
+            cost = metrics_cost_us()
+            least = min(c for _, c in metric_rates[False]) * 1e6
+            print(f"{'metrics CPU per event, in-process (us)':<44}{cost:>14.3f}")
+            print(f"{'  as a share of the worker CPU per event':<44}{cost / least:>14.2%}")
         print("RESULT " + json.dumps({  # one machine-readable line for bench/run_all.py
             "bench": "worker", "events": len(events), "load_average": round(load, 1),
             "processes": args.processes,

@@ -322,20 +322,26 @@ class Settings(BaseSettings):
         default="kontakt-notifier", description="Consumer group of the notifier."
     )
 
-    # --- Prometheus metrics ports (0 = off; deploy/prometheus/prometheus.yml scrapes them) ---
+    # --- Prometheus metrics (the API serves its own at GET /metrics) ----------------------
+    metrics_host: str = Field(
+        default="127.0.0.1",
+        description="Address the /metrics servers of the worker, `kontakt sink` and the "
+        "notifier listen on (the API's /metrics is on the API's own address).",
+    )
     worker_metrics_port: int = Field(
-        default=0, ge=0, le=65535,
-        description="Port of a worker's Prometheus /metrics (0 = off); with several worker "
-        "processes, process i listens on this port + i.",
+        default=9101, ge=0, le=65535,
+        description="Worker: port of its Prometheus /metrics on KONTAKT_METRICS_HOST; 0 turns "
+        "the worker's metrics off. `kontakt up` gives worker N (1, 2, ...) this port + N - 1.",
     )
     sink_metrics_port: int = Field(
-        default=0, ge=0, le=65535,
-        description="Port of `kontakt sink`'s Prometheus /metrics (0 = off; the sink inside the "
-        "API is served on the API's /metrics).",
+        default=9102, ge=0, le=65535,
+        description="`kontakt sink` (its own process): port of its Prometheus /metrics on "
+        "KONTAKT_METRICS_HOST; 0: off. The sink inside the API is on the API's /metrics.",
     )
     notifier_metrics_port: int = Field(
-        default=0, ge=0, le=65535,
-        description="Port of `kontakt notifier`'s Prometheus /metrics (0 = off).",
+        default=9103, ge=0, le=65535,
+        description="`kontakt notifier`: port of its Prometheus /metrics on "
+        "KONTAKT_METRICS_HOST; 0: off.",
     )
 
     @field_validator("clickhouse_cluster")

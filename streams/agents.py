@@ -83,9 +83,13 @@ def emission_records(worker: Worker, emission: emissions.Emission, out: list[Out
     for record in emission.outcomes:
         out.append(OutRecord(outcomes, record["contact_id"].encode(),
                              encode(emissions.OUTCOME, record)))
+    tally = worker.telemetry
     for record in emission.alerts:
-        name = emissions.RETRACTED if emissions.is_retraction(record) else emissions.SLA_ALERT
+        retraction = emissions.is_retraction(record)
+        name = emissions.RETRACTED if retraction else emissions.SLA_ALERT
         out.append(OutRecord(alerts, record["contact_id"].encode(), encode(name, record)))
+        if tally is not None:
+            tally.alert(record, retraction)
 
 
 def as_current(event: Any) -> None:
@@ -105,6 +109,7 @@ async def handle_batch(worker: Worker, events: Sequence[Any]) -> None:
     is exactly what ``on_event`` would have written after the contact's last event of the
     batch, step log included (one step per input offset, so a redelivered batch re-sends
     what each of its offsets emitted)."""
+    started = time.perf_counter()
     out: list[OutRecord] = []
     changed: dict[bytes, tuple[Any, Entry]] = {}
     judged = judgement(worker, now_ms())
@@ -112,6 +117,8 @@ async def handle_batch(worker: Worker, events: Sequence[Any]) -> None:
         fold_event(worker, event, changed, out, judged)
     write_contacts(worker, changed, out)
     await worker.produce(out)
+    if worker.telemetry is not None:
+        worker.telemetry.batch(len(events), time.perf_counter() - started, time.time())
 
 
 def write_contacts(
@@ -209,6 +216,8 @@ def stored_value(store: Any, key: bytes) -> bytes | None:
 
 def _dead_letter(event: Any, worker: Worker, reason: str, exc: BaseException) -> OutRecord:
     raw = event.value
+    if worker.telemetry is not None:
+        worker.telemetry.dead_letters += 1
     return OutRecord(worker.dead_letters.get_topic_name(), event.key,
                      raw if isinstance(raw, bytes) else None,
                      headers=dead_letter_headers(reason, exc, event))
@@ -243,6 +252,8 @@ def register_agents(worker: Worker) -> None:
     async def pause_timers(sender: Any, revoked: Any, **_: Any) -> None:
         worker.ready = False
         worker.watermarks.forget()  # positions are sought anew after the rebalance
+        if worker.telemetry is not None:
+            worker.telemetry.forget_lag()  # the partitions may go to another worker
         worker.sweep = None  # its RocksDB iterator must not outlive the revoked databases
         worker.appeal_sweep = None
         report_rebalance(worker, set())
@@ -308,9 +319,13 @@ async def fire_deadlines(worker: Worker) -> None:
     out: list[OutRecord] = []
     now = now_ms()
     lookup = lambda c: stored_value(store, c.encode())  # noqa: E731
-    for emission in worker.processor.on_timer(now, lookup, judgement(worker, now)):
+    tally = worker.telemetry
+    instants: list[int] | None = None if tally is None else []
+    for emission in worker.processor.on_timer(now, lookup, judgement(worker, now), instants):
         emission_records(worker, emission, out)
     await worker.produce(out)
+    if tally is not None and instants:
+        tally.timer_fired(now - instant for instant in instants)
 
 
 def report_tick(worker: Worker) -> None:
@@ -389,6 +404,8 @@ async def publish_metrics(worker: Worker) -> None:
     """Live figures to the metrics topic; new phone contacts to the storm-counts topic."""
     if not worker.ready or worker.app.should_stop:
         return
+    if worker.telemetry is not None:
+        worker.telemetry.open_clocks(worker.processor.open_clocks)
     out: list[OutRecord] = []
     for record in worker.processor.snapshots(now_ms()):
         key = "|".join(str(record[k] or "") for k in ("tenant", "channel", "region", "office"))

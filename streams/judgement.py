@@ -61,5 +61,9 @@ async def sample_log_ends(worker: Worker) -> None:
     except Exception as exc:  # broker away: no sample, deadlines wait (never judged early)
         log.warning("cannot read the end offsets of %s: %s", events, exc)
         return
+    marks = worker.watermarks
     for partition, end in ends.items():
-        worker.watermarks.asked(partition, asked, end)
+        marks.asked(partition, asked, end)
+    if worker.telemetry is not None:  # the end less what is folded (unknown: not reported)
+        worker.telemetry.lag({p: end - read for p, end in ends.items()
+                            if (read := marks.read_offset(p)) is not None})

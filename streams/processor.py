@@ -118,6 +118,8 @@ class ContactProcessor:
         self._cache: dict[str, Entry] = {}  # insertion order = least recently used first
         self._cache_size = cache_size
         self._metrics_due: dict[str, tuple[int, ContactState, list[Outcome]]] = {}
+        #: milestone -> clocks whose last emitted status is open (kept as outcomes change)
+        self.open_clocks: dict[str, int] = {}
 
     def cached(self, contact_id: str) -> Entry | None:
         """The contact's entry if the processor holds it (no table read)."""
@@ -195,8 +197,11 @@ class ContactProcessor:
             judge = entry.judged
         entry.judged = judge
         outcomes = evaluate(state, self.policy, judge, now)
-        emission = emissions.diff(outcomes, entry.signatures, now)
+        before = entry.signatures
+        emission = emissions.diff(outcomes, before, now)
         entry.signatures = emission.signatures
+        if emission.outcomes:
+            self._count_open(before, emission.outcomes)
         contact_id = state.contact_id
         nxt = self._next(state, outcomes, judge, now)
         self.heap.schedule(contact_id, None if nxt is None else nxt + late, entry.partition)
@@ -213,17 +218,27 @@ class ContactProcessor:
             return None
         return next_change(state, self.policy, judge, now)
 
+    def _count_open(self, before: Mapping[str, emissions.Signature],
+                    records: list[dict[str, Any]]) -> None:
+        counts = self.open_clocks
+        for record in records:
+            milestone = record["milestone"]
+            was = before.get(milestone)
+            delta = (record["status"] == "open") - (was is not None and was[0] == "open")
+            if delta:
+                counts[milestone] = counts.get(milestone, 0) + delta
+
     # --- timers --------------------------------------------------------------------------
     def on_timer(
         self, now: int, lookup: Callable[[str], bytes | None],
-        judged_at: Mapping[int, int] | None = None,
+        judged_at: Mapping[int, int] | None = None, instants: list[int] | None = None,
     ) -> list[emissions.Emission]:
         """Re-evaluate every contact whose next instant has passed -- with ``judged_at``
         (partition -> its judgement instant), passed that partition's instant, and judged at
         it; a partition missing from it is held. ``lookup`` reads the table for contacts not in
-        the cache."""
+        the cache. ``instants`` gets the instant each contact was due at (DeadlineHeap)."""
         out = []
-        for contact_id in self.heap.pop_due(now, judged_at):
+        for contact_id in self.heap.pop_due(now, judged_at, instants):
             entry = self._cache.get(contact_id)
             if entry is None:
                 raw = lookup(contact_id)
@@ -267,10 +282,14 @@ class ContactProcessor:
         self.metrics.clear()
         self._cache.clear()
         self._metrics_due.clear()
+        self.open_clocks = {}
         horizon = now - self.metrics_cfg.keep_ms
         for _key, raw in items:
             entry = decode_value(raw)
             state = entry.state
+            for milestone, sig in entry.signatures.items():
+                if sig[0] == Status.OPEN.value:
+                    self.open_clocks[milestone] = self.open_clocks.get(milestone, 0) + 1
             if state.events[-1].occurred_at < horizon and not _has_open(entry):
                 continue
             late = self.late_ms(state)

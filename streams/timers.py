@@ -72,10 +72,12 @@ class DeadlineHeap:
                 best = heap[0][0]
         return best
 
-    def pop_due(self, now: int, horizons: Mapping[int, int] | None = None) -> list[str]:
+    def pop_due(self, now: int, horizons: Mapping[int, int] | None = None,
+                instants: list[int] | None = None) -> list[str]:
         """Remove and return every contact whose instant is <= now, earliest first per
         partition. With ``horizons``, a partition's contacts are due only up to its horizon
-        (its read watermark), and a partition without one is not due at all.
+        (its read watermark), and a partition without one is not due at all. ``instants``,
+        if given, gets the scheduled instant of each contact returned (same order).
 
         The caller re-evaluates each one and schedules its following instant, if any.
         """
@@ -93,6 +95,8 @@ class DeadlineHeap:
                 instant, contact_id = heapq.heappop(heap)
                 if due.get(contact_id) == instant and where.get(contact_id) == partition:
                     fired.append(contact_id)
+                    if instants is not None:
+                        instants.append(instant)
                     self.cancel(contact_id)
         return fired
 

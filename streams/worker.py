@@ -17,6 +17,7 @@ from faust.types import TP
 from services.readiness import Beacon
 from services.settings import Settings
 from streams.log_ends import LogEnds
+from streams.metrics import WorkerMetrics
 from streams.outbox import Delivery, Outbox, OutRecord
 from streams.processor import ContactProcessor
 from streams.storm import StormDetector
@@ -60,6 +61,7 @@ class Worker:
     appeal_table: Any = None  # faust Table of appeal key bytes -> appeal_stream state bytes
     appeal_linked_at: int = 0  # the last linked_at given (streams.appeal_agent)
     appeal_sweep: Iterator[tuple[bytes, bytes]] | None = None  # its retention pass
+    telemetry: WorkerMetrics | None = None  # Prometheus tallies (None: metrics off)
 
     async def produce(self, records: list[OutRecord]) -> None:
         """Send ``records`` (the only producing call). Each topic partition's records go to

@@ -37,6 +37,7 @@ from services.alerts.rules import (
     retraction_of,
 )
 from services.logs import log_ids
+from services.metrics import notifier as metrics
 from streams.sla.regions import region_name
 
 log = logging.getLogger(__name__)
@@ -259,7 +260,7 @@ def run(notifier: Notifier, bootstrap: str, topic: str | list[str], group: str,
             batches = consumer.poll(timeout_ms=500, max_records=500)
             for records in batches.values():
                 for record in records:
-                    notifier.handle(record.value, int(time.time() * 1000))
+                    metrics.count(notifier.handle(record.value, int(time.time() * 1000)))
             if batches:
                 consumer.commit()
     finally:

@@ -11,11 +11,13 @@ from fastapi import FastAPI
 
 from services.api.lifespan import warehouse_lifespan
 from services.logs import RequestIdsMiddleware
+from services.metrics.ingest import IngestMetricsMiddleware
 from services.settings import Settings, load_settings
 
 # Feature routers, by module path; each module exposes `router`.
 ROUTERS: tuple[str, ...] = (
     "services.api.health",
+    "services.api.metrics",  # GET /metrics (Prometheus: ingest, the embedded sink)
     "services.ingest.api",
     "services.alerts.router",  # /api/board/*, /api/alerts/*, /api/staffing
     "services.board.router",  # /board page and its login
@@ -52,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestIdsMiddleware)  # the key's tenant, once authenticated
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID",
                        validator=valid_request_id)
+    app.add_middleware(IngestMetricsMiddleware)
     for module_path in ROUTERS:
         module = importlib.import_module(module_path)
         app.include_router(module.router)

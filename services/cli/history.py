@@ -62,6 +62,9 @@ def sink_command(
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     sink = Sink(warehouse, config)
+    from services.metrics.serve import serve_metrics
+
+    serve_metrics(settings.sink_metrics_port, settings.metrics_host, "sink")
     log = logging.getLogger("services.sink")
     log.info("sink: %s -> %s", ", ".join(config.topics), settings.warehouse_url.split("@")[-1])
     try:

@@ -35,6 +35,9 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"notifier: {len(rules.rules)} rule(s) from {settings.notify_rules}")
         if check:
             return
+        from services.metrics.serve import serve_metrics
+
+        serve_metrics(settings.notifier_metrics_port, settings.metrics_host, "notifier")
         ledger = Ledger(settings.data_dir / "notifier.sqlite")
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -65,30 +65,13 @@ def not_ready_message(last: dict[str, Any], timeout_s: float, logs: Path) -> str
             f"and {logs / 'worker.log'} show more")
 
 
-def worker_states(settings: Settings) -> dict[int, str]:
-    """The readiness of this host's workers by pid, in words (services.readiness)."""
-    import socket
-
-    from services import readiness
-
-    now, host = time.time(), socket.gethostname()
-    beats = readiness.read_beats(readiness.status_dir(settings.data_dir))
-    views = (readiness.process_view(b, now) for b in beats if b.host == host)
-    def words(v: dict[str, Any]) -> str:
-        tick = v["last_tick_s_ago"]
-        ticked = "no timer tick yet" if tick is None else f"last timer tick {tick} s ago"
-        return (f"{v['status']} ({v['phase']} for {v['in_phase_s']} s, "
-                f"{v['partitions']} partitions, {ticked})")
-
-    return {v["pid"]: words(v) for v in views}
-
-
 def components(settings: Settings) -> list[Component]:
     """The long-lived processes of the local platform, in start order."""
     return [
         # One consumer group: the worker processes share the partitions (and the state dir:
         # each partition has its own RocksDB database, opened by whichever process owns it).
-        *(Component("worker" if n == 1 else f"worker-{n}", kontakt_argv("worker"))
+        *(Component("worker" if n == 1 else f"worker-{n}", kontakt_argv("worker"),
+                    worker_metrics_env(settings, n))
           for n in range(1, settings.worker_processes + 1)),
         # Embedded chdb allows one process per warehouse directory: the API process also runs
         # the sink there (see `kontakt api --help`).
@@ -96,6 +79,17 @@ def components(settings: Settings) -> list[Component]:
         # Webhook/email notifications, only when a rules file is configured (docs/board.md).
         *([Component("notifier", kontakt_argv("notifier"))] if settings.notify_rules else []),
     ]
+
+
+def worker_metrics_port(settings: Settings, n: int) -> int:
+    """The /metrics port of worker ``n`` (1, 2, ...): KONTAKT_WORKER_METRICS_PORT + n - 1, or
+    0 when the workers' metrics are off."""
+    base = settings.worker_metrics_port
+    return base + n - 1 if base else 0
+
+
+def worker_metrics_env(settings: Settings, n: int) -> dict[str, str]:
+    return {"KONTAKT_WORKER_METRICS_PORT": str(worker_metrics_port(settings, n))}
 
 
 def to_start(parts: list[Component], running: Mapping[str, int]) -> list[Component]:
@@ -321,20 +315,21 @@ def register(app: typer.Typer) -> None:
 
     @app.command("status")
     def status_command() -> None:
-        """Show which local components run, with their pids."""
-        settings = load_settings()
-        running = ProcessSupervisor(settings.data_dir).running()
+        """One table of the running platform: each process's health, consumer lag, last
+        batch and the warehouse's freshness. Exit 1 when nothing runs."""
+        from services.cli.status import collect, render
         from services.local.kafka import LocalBroker
 
-        broker = LocalBroker(settings)
-        typer.echo(f"kafka: {'running' if broker.is_running() else 'stopped'}")
-        states = worker_states(settings)
-        for component in components(settings):
-            pid = running.get(component.name)
-            line = f"running (pid {pid})" if pid else "stopped"
-            if pid and component.name.startswith("worker"):
-                line += f", {states.get(pid, 'starting (no report yet)')}"
-            typer.echo(f"{component.name}: {line}")
+        settings = load_settings()
+        rows = collect(settings)
+        broker = "running" if LocalBroker(settings).is_running() else "stopped"
+        if not rows:
+            typer.echo(f"kafka: {broker}; nothing of the platform runs (no API answers on "
+                       f"{settings.api_host}:{settings.api_port}, no worker reports in "
+                       f"{settings.data_dir}); start it with `kontakt up`", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"kafka (local broker): {broker}")
+        typer.echo(render(rows))
 
     @app.command("setup")
     def setup_command() -> None:

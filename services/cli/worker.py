@@ -39,6 +39,12 @@ def run_worker(loglevel: str = "info", create_topics: bool = True) -> None:
     except PolicyError as exc:
         raise UserError(f"KONTAKT_SLA_POLICY: {exc}") from None
     worker.beacon = _beacon(settings.data_dir)
+    if settings.worker_metrics_port:
+        from services.metrics.serve import serve_metrics
+        from streams.metrics import WorkerMetrics
+
+        worker.telemetry = WorkerMetrics()
+        serve_metrics(settings.worker_metrics_port, settings.metrics_host, "worker")
     level = logging.getLevelName(loglevel.upper())
 
     @worker.app.task

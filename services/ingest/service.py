@@ -18,6 +18,7 @@ from schemas.events import ContactEvent
 from services.ingest.pseudonym import Pseudonymizer
 from services.ingest.validation import EdgeContext, EventError, prepare
 from services.ingest.window import IdempotencyWindow, Key, WindowBusy
+from services.metrics.ingest import PRODUCED, PUBLISH_FAILURES
 from services.ports import Publisher, PublishError, PublishUncertain
 
 
@@ -152,14 +153,17 @@ class IngestService:
                 raise Unavailable("no time left to publish after waiting for a concurrent retry")
             publisher.publish(self.config.topic, records, timeout_s=remaining)
         except PublishUncertain as exc:
+            PUBLISH_FAILURES.inc()
             self._settle_later(exc, reservation.fresh)
             raise Unavailable(str(exc)) from exc
         except PublishError as exc:
+            PUBLISH_FAILURES.inc()
             self.window.release(reservation.fresh)
             if not getattr(publisher, "heals_itself", False):
                 self._replace_publisher(publisher)
             raise Unavailable(str(exc)) from exc
         except Exception as exc:
+            PUBLISH_FAILURES.inc()
             self.window.release(reservation.fresh)
             if publisher is not self.publisher:  # force-closed under us by a concurrent failure
                 raise Unavailable(f"the producer was reset: {type(exc).__name__}: {exc}") from exc
@@ -168,6 +172,8 @@ class IngestService:
             self.window.release(reservation.fresh)
             raise
         self.window.commit(reservation.fresh)
+        if fresh:
+            PRODUCED.labels(self.config.topic).inc(len(fresh))
         return IngestResult(
             accepted=len(fresh), duplicates=len(events) - len(fresh), rejected=rejected or []
         )

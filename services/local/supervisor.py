@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.readiness import pid_alive
@@ -24,6 +24,8 @@ from services.readiness import pid_alive
 class Component:
     name: str
     argv: Sequence[str]
+    #: environment variables of this component alone, over the supervisor's own
+    env: Mapping[str, str] = field(default_factory=dict)
 
 
 def kontakt_argv(*args: str) -> list[str]:
@@ -73,7 +75,7 @@ class ProcessSupervisor:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                env={**os.environ, **(env or {})},
+                env={**os.environ, **component.env, **(env or {})},
                 start_new_session=True,
             )
         self._pid_path(component.name).write_text(str(proc.pid))

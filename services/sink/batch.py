@@ -36,6 +36,17 @@ class Batch:
     undecodable: int = 0
     rejected: int = 0  # decoded but refused by ClickHouse (set by the writer)
     started_at: float | None = None
+    #: Kafka timestamps (epoch ms) of the oldest and newest record held (for freshness)
+    oldest_ms: int | None = None
+    newest_ms: int | None = None
+
+    def stamp(self, first_ms: int, last_ms: int) -> None:
+        """Note the Kafka timestamps of records added (a partition's first and last)."""
+        low, high = (first_ms, last_ms) if first_ms <= last_ms else (last_ms, first_ms)
+        if self.oldest_ms is None or low < self.oldest_ms:
+            self.oldest_ms = low
+        if self.newest_ms is None or high > self.newest_ms:
+            self.newest_ms = high
 
     def add(
         self,

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.codec import HEADER_SIZE, DecodeError
+from services.metrics import sink as metrics
 from services.ports import Warehouse
 from services.sink.batch import Batch, BatchLimits
 from services.sink.contacts import ContactsProjector
@@ -97,6 +98,8 @@ class Sink:
         self._batch = Batch()
         self._consumer: Any = None
         self._inflight: asyncio.Task[None] | None = None
+        self._read: dict[tuple[str, int], int] = {}  # next offset to read, per partition
+        self._lag_at = 0.0  # when the lag gauge was last set (monotonic s)
         # contact events travel Avro-encoded when the warehouse can take them so (chdb)
         self._encoded = (EncodedPath() if encoded and callable(
             getattr(warehouse, "insert_encoded", None)) else None)
@@ -153,10 +156,27 @@ class Sink:
         for tp, records in polled.items():
             for record in records:
                 self._add(tp.topic, tp.partition, record.offset, record.value, now)
+            if records:
+                self._batch.stamp(records[0].timestamp, records[-1].timestamp)
+                self._read[(tp.topic, tp.partition)] = records[-1].offset + 1
+        if time.monotonic() - self._lag_at >= 1.0:
+            self._note_lag()
         if self._inflight is not None and self._inflight.done():
             await self.drain()  # surfaces an insert error now rather than at the next flush
         if self._batch.due(self._clock(), limits):
             await self.flush()
+
+    def _note_lag(self) -> None:
+        """Per partition: its last stable offset (read_committed) less the next offset to
+        read, from what the consumer already knows (no request to the broker)."""
+        self._lag_at = time.monotonic()
+        behind = []
+        for tp in self._consumer.assignment():
+            end = self._consumer.last_stable_offset(tp)
+            if end is None:
+                continue
+            behind.append((tp.partition, end - self._read.get((tp.topic, tp.partition), end)))
+        metrics.lag(behind)
 
     def _add(self, topic: str, partition: int, offset: int, value: bytes, now: float) -> None:
         if self._encoded is not None:
@@ -188,6 +208,7 @@ class Sink:
             await task
 
     async def _write(self, batch: Batch) -> None:
+        started = time.monotonic()
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self._insert, batch)
         from aiokafka.structs import TopicPartition
@@ -199,6 +220,8 @@ class Sink:
             }
         )
         self._account(batch)
+        metrics.batch_written(batch.written, time.monotonic() - started, batch.oldest_ms,
+                              batch.newest_ms, time.time())
 
     def _insert(self, batch: Batch) -> None:
         written = batch.written
