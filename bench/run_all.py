@@ -69,7 +69,8 @@ BENCHES: tuple[Bench, ...] = (
                  "raw_producer_events_per_s"),
     )),
     Bench("worker", "Worker vs raw consumer, breach latency",
-          ("--events", "50000", "--rate", "2000", "--duration", "60"), 900, (
+          ("--events", "50000", "--rate", "2000", "--duration", "60", "--compare-metrics"),
+          1200, (
         Headline("worker throughput", "worker_events_per_s", "events/s",
                  "aiokafka consume + decode", "raw_consumer_events_per_s",
                  goal=(">=", 10_000), ratio_goal=0.35),
@@ -82,6 +83,11 @@ BENCHES: tuple[Bench, ...] = (
         Headline("worker lag at the end of that phase", "lag_at_end", "events"),
         Headline("breach latency p50 at that rate", "breach_p50_s", "s"),
         Headline("breach latency p99 at that rate", "breach_p99_s", "s", goal=("<=", 1.0)),
+        Headline("fresh worker, Prometheus metrics on", "metrics_on_events_per_s", "events/s",
+                 "the same, metrics off", "metrics_off_events_per_s", ratio_goal=0.97),
+        Headline("metrics on / off, 1 / CPU per event", "metrics_cpu_ratio", ""),
+        Headline("metrics CPU per event, in-process", "metrics_inprocess_share_pct",
+                 "% of the worker's", goal=("<=", 3.0)),
     )),
     Bench("sink", "Sink vs raw insert, freshness",
           ("100000", "--rate", "1000", "--seconds", "15"), 900, (

@@ -492,6 +492,7 @@ def main() -> None:
             for label, flag in (("by the wall clock alone", "false"), ("against the log", "true")):
                 compared.append((label, *latency_phase(bootstrap, tmp, flag, args)))
         metric_rates: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
+        metric_figures: dict[str, float] = {}
         if args.compare_metrics:
             for w in workers:
                 stop(w)
@@ -544,6 +545,11 @@ def main() -> None:
             least = min(c for _, c in metric_rates[False]) * 1e6
             print(f"{'metrics CPU per event, in-process (us)':<44}{cost:>14.3f}")
             print(f"{'  as a share of the worker CPU per event':<44}{cost / least:>14.2%}")
+            metric_figures = {
+                "metrics_off_events_per_s": round(max(r for r, _ in metric_rates[False])),
+                "metrics_on_events_per_s": round(max(r for r, _ in metric_rates[True])),
+                "metrics_cpu_ratio": round(cpu_ratio, 3),
+                "metrics_inprocess_share_pct": round(100 * cost / least, 3)}
         print("RESULT " + json.dumps({  # one machine-readable line for bench/run_all.py
             "bench": "worker", "events": len(events), "load_average": round(load, 1),
             "processes": args.processes,
@@ -557,7 +563,7 @@ def main() -> None:
             "worker_lag_events": lag, "lag_at_end": lag,
             "breach_alerts": len(lat), "unanswered_calls": len(unanswered),
             "breach_p50_s": pct(lat, 0.50) if lat else None,
-            "breach_p99_s": pct(lat, 0.99) if lat else None}))
+            "breach_p99_s": pct(lat, 0.99) if lat else None, **metric_figures}))
     finally:
         for w in workers:
             stop(w)
