@@ -74,16 +74,7 @@ class ChdbWarehouse:
         """The result as ClickHouse writes it in output format ``fmt`` (CSVWithNames,
         ArrowStream, ...): an optional capability beside the port, used by POST /v1/sql."""
         with self._lock:
-            self._check_open()
-            bound = {k: _param_text(v) for k, v in (params or {}).items()}
-            try:
-                result = (self._conn.query(sql, fmt, params=bound) if bound
-                          else self._conn.query(sql, fmt))
-            except Exception:
-                self._drain()
-                raise
-        data = result.bytes() if hasattr(result, "bytes") else result
-        return data if isinstance(data, bytes) else str(data or "").encode()
+            return self._run_bytes(sql, fmt, params)
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
@@ -149,6 +140,9 @@ class ChdbWarehouse:
 
     # --- helpers -------------------------------------------------------------------------
     def _run(self, sql: str, fmt: str, params: Mapping[str, Any] | None) -> str:
+        return self._run_bytes(sql, fmt, params).decode()
+
+    def _run_bytes(self, sql: str, fmt: str, params: Mapping[str, Any] | None) -> bytes:
         self._check_open()
         bound = {k: _param_text(v) for k, v in (params or {}).items()}
         try:
@@ -158,7 +152,7 @@ class ChdbWarehouse:
             self._drain()
             raise
         data = result.bytes() if hasattr(result, "bytes") else result
-        return data.decode() if isinstance(data, bytes) else str(data or "")
+        return data if isinstance(data, bytes) else str(data or "").encode()
 
     def _drain(self) -> None:
         """chdb keeps what a failed query had already written (a JSON header, rows before the

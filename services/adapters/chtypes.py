@@ -36,10 +36,17 @@ def parse_type(text: str) -> CHType:
     if open_at < 0 or not text.endswith(")"):
         return CHType(text)
     name, inner = text[:open_at].strip(), text[open_at + 1 : -1]
-    args, depth, quote, start = [], 0, "", 0
-    for i, ch in enumerate(inner):
+    return CHType(name, tuple(part.strip() for part in split_top_level(inner)))
+
+
+def split_top_level(text: str) -> list[str]:
+    """Split on the commas outside parentheses and quotes (type arguments, engine arguments);
+    the parts as written, unstripped."""
+    parts: list[str] = []
+    depth, quote, start = 0, "", 0
+    for i, ch in enumerate(text):
         if quote:
-            if ch == quote and inner[i - 1] != "\\":
+            if ch == quote and text[i - 1] != "\\":
                 quote = ""
         elif ch in "'\"`":
             quote = ch
@@ -48,10 +55,10 @@ def parse_type(text: str) -> CHType:
         elif ch == ")":
             depth -= 1
         elif ch == "," and depth == 0:
-            args.append(inner[start:i].strip())
+            parts.append(text[start:i])
             start = i + 1
-    args.append(inner[start:].strip())
-    return CHType(name, tuple(args))
+    parts.append(text[start:])
+    return parts
 
 
 def _unwrap(t: CHType) -> CHType:

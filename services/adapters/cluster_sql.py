@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 
+from services.adapters.chtypes import split_top_level
 from services.adapters.sqltext import split_statements, strip_comments
 
 ZK_PATH = "/clickhouse/tables/{shard}/{database}/{table}"
@@ -142,7 +143,7 @@ def _column_names(code: str) -> list[str]:
     if start < 0:
         return []
     body = code[start + 1:_matching(code, start)]
-    return [item.split()[0].strip("`") for item in _split_top(body) if item.strip()]
+    return [item.split()[0].strip("`") for item in split_top_level(body) if item.strip()]
 
 
 def _order_by(code: str) -> list[str]:
@@ -151,7 +152,7 @@ def _order_by(code: str) -> list[str]:
         raise ValueError("a MergeTree table without ORDER BY")
     rest = code[match.end():].lstrip()
     if rest.startswith("("):
-        return [c.strip() for c in _split_top(rest[1:_matching(rest, 0)])]
+        return [c.strip() for c in split_top_level(rest[1:_matching(rest, 0)]) if c.strip()]
     return [rest.split()[0]]
 
 
@@ -175,30 +176,6 @@ def _matching(text: str, open_at: int) -> int:
                 return i
         i += 1
     raise ValueError(f"unbalanced parentheses in {text[:60]!r}")
-
-
-def _split_top(text: str) -> list[str]:
-    """Split on commas outside parentheses and quotes."""
-    parts: list[str] = []
-    current: list[str] = []
-    depth, quote = 0, ""
-    for i, ch in enumerate(text):
-        if quote:
-            if ch == quote and text[i - 1] != "\\":
-                quote = ""
-        elif ch in "'\"`":
-            quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append("".join(current))
-            current = []
-            continue
-        current.append(ch)
-    parts.append("".join(current))
-    return [p.strip() for p in parts if p.strip()]
 
 
 def _quote(text: str) -> str:
