@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.fixtures.board_stack import stop_group
 from tests.fixtures.kafka import free_port
 from tests.fixtures.worker import WorkerStack, wait_until
 
@@ -52,13 +52,7 @@ def api_process(tmp_path: Path, **env: str) -> Iterator[tuple[str, Path]]:
                 time.sleep(0.2)
         yield url, log
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+        stop_group(proc)
 
 
 def json_lines(log: Path) -> list[dict[str, object]]:

@@ -239,7 +239,7 @@ def test_a_sink_of_its_own_serves_its_metrics_on_its_port(
     from schemas.codec import encode_event
     from schemas.events import Channel, ContactEvent, EventType
     from services.adapters.kafka_publisher import KafkaPublisher
-    from tests.fixtures.board_stack import _stop
+    from tests.fixtures.board_stack import stop_group
 
     prefix = f"sink{uuid.uuid4().hex[:8]}."
     port = free_port()
@@ -282,5 +282,5 @@ def test_a_sink_of_its_own_serves_its_metrics_on_its_port(
         newest = total(samples, "kontakt_sink_newest_event_timestamp_seconds")
         assert abs(newest - time.time()) < 60  # the records' Kafka timestamps: just produced
     finally:
-        _stop(proc)
+        stop_group(proc)
         log.close()
