@@ -100,6 +100,37 @@ def as_current(event: Any) -> None:
     _current_event.set(weakref.ref(event))
 
 
+class PartitionOf:
+    """Stands in for faust's current event where a store write reads only its
+    ``message.partition``: the deadline timer's writes come from no event."""
+
+    __slots__ = ("partition", "__weakref__")
+
+    def __init__(self, partition: int) -> None:
+        self.partition = partition
+
+    @property
+    def message(self) -> PartitionOf:
+        return self
+
+
+def write_timer_entries(worker: Worker, out: list[OutRecord]) -> None:
+    """The table write of each contact the deadline timer changed (ContactProcessor
+    .take_unwritten): its value, timer records included, into the store of its partition and
+    to the changelog (``out``), as write_contacts does for events."""
+    taken = worker.processor.take_unwritten()
+    if not taken:
+        return
+    store = worker.contacts.data
+    changelog = worker.contacts.changelog_topic.get_topic_name()
+    for contact_id, entry in taken:
+        key, value, at = contact_id.encode(), encode_value(entry), PartitionOf(entry.partition)
+        as_current(at)
+        store[key] = value
+        out.append(OutRecord(changelog, key, value, entry.partition))
+    _current_event.set(None)
+
+
 async def handle_batch(worker: Worker, events: Sequence[Any]) -> None:
     """A batch of input messages: fold each into its contact, then write each changed
     contact's table value once, then send every record the batch produced.
@@ -115,10 +146,33 @@ async def handle_batch(worker: Worker, events: Sequence[Any]) -> None:
     judged = judgement(worker, now_ms())
     for event in events:
         fold_event(worker, event, changed, out, judged)
-    write_contacts(worker, changed, out)
-    await worker.produce(out)
+    table: list[OutRecord] = []
+    write_contacts(worker, changed, table)
+    await commit(worker, table, out)
     if worker.telemetry is not None:
         worker.telemetry.batch(len(events), time.perf_counter() - started, time.time())
+
+
+async def commit(worker: Worker, table: list[OutRecord], records: list[OutRecord]) -> None:
+    """Send ``table`` (changelog records) and wait for the broker's acknowledgement, then hand
+    ``records`` (outcomes, alerts, ...) to the producer; one commit at a time, so the alerts
+    topic keeps the order in which the deadline timer and the events agent emitted.
+
+    Why the changelog first: after a SIGKILL, what reached the broker is all a restarted worker
+    knows. A breach alert sent without the table value that records it could never be
+    retracted -- the restarted worker re-reads the answer, finds the clock met and sees nothing
+    to take back (a false breach left standing; tests/integration/test_no_false_breaches). The
+    other way round nothing is lost either: a value whose records did not go out is re-sent
+    from its step log (a re-delivered offset) or its timer records (Entry.pending, at
+    recovery). Cost: one produce round trip per batch and timer tick that changed a contact."""
+    async with worker.committing:
+        if table:
+            try:
+                await worker.produce(table, acknowledged=True)
+            except Exception as exc:  # the producer retries; a failed batch is faust's to see
+                log.warning("table changelog not acknowledged (%s: %s); records sent anyway",
+                            type(exc).__name__, exc)
+        await worker.produce(records)
 
 
 def write_contacts(
@@ -323,7 +377,9 @@ async def fire_deadlines(worker: Worker) -> None:
     instants: list[int] | None = None if tally is None else []
     for emission in worker.processor.on_timer(now, lookup, judgement(worker, now), instants):
         emission_records(worker, emission, out)
-    await worker.produce(out)
+    table: list[OutRecord] = []
+    write_timer_entries(worker, table)
+    await commit(worker, table, out)
     if tally is not None and instants:
         tally.timer_fired(now - instant for instant in instants)
 

@@ -44,10 +44,13 @@ class Entry:
     """One contact as the worker holds it between events.
 
     ``steps`` lists, for the last input offsets applied, the records they emitted:
-    [offset, alerts, outcomes]. ``pending`` holds what the timer emitted since the table was
-    last written; it joins the next step. ``judged``: the latest instant its open clocks were
-    judged at; a later judgement never goes back before it (after a restart the partition's
-    read watermark is unknown for a while, but what was judged then stays judged).
+    [offset, alerts, outcomes]. ``pending`` holds what the timer emitted since the contact's
+    last event; it is written to the table with the timer's emission (before its records are
+    sent, streams.agents.commit), re-sent after a recovery, and joins the next event's step.
+    ``unwritten``: the timer changed the entry and the table does not have it yet (never
+    encoded). ``judged``: the latest instant its open clocks were judged at; a later judgement
+    never goes back before it (after a restart the partition's read watermark is unknown for a
+    while, but what was judged then stays judged).
     """
 
     state: ContactState
@@ -56,10 +59,12 @@ class Entry:
     steps: list[list[Any]] = field(default_factory=list)
     pending: list[list[dict[str, Any]]] = field(default_factory=lambda: [[], []])
     judged: int = 0
+    unwritten: bool = False
 
     @property
     def dirty(self) -> bool:
-        return bool(self.pending[0] or self.pending[1])
+        """Changed by the timer and not in the table yet: must not be evicted or retired."""
+        return self.unwritten
 
 
 @dataclass(slots=True)
@@ -84,18 +89,24 @@ class StormCounts:
 
 
 def encode_value(entry: Entry) -> bytes:
-    """Table value: the folded state, the emitted signatures and the partition."""
-    return orjson.dumps({
+    """Table value: the folded state, the emitted signatures, the partition, the step log, the
+    judgement and (only when there are any) the timer's records since the last event."""
+    doc = {
         "s": state_to_dict(entry.state), "e": entry.signatures, "p": entry.partition,
         "l": entry.steps, "j": entry.judged,
-    })
+    }
+    if entry.pending[0] or entry.pending[1]:
+        doc["q"] = entry.pending
+    return orjson.dumps(doc)
 
 
 def decode_value(raw: bytes) -> Entry:
     if not isinstance(raw, bytes | bytearray | memoryview):
         raise TypeError(f"contacts table value is a {type(raw).__name__}: {raw!r:.200}")
     doc = orjson.loads(raw)
+    pending = doc.get("q")
     return Entry(state_from_dict(doc["s"]), dict(doc["e"]), int(doc["p"]), list(doc.get("l", [])),
+                 [list(pending[0]), list(pending[1])] if pending else [[], []],
                  judged=int(doc.get("j", 0)))
 
 
@@ -120,6 +131,11 @@ class ContactProcessor:
         self._metrics_due: dict[str, tuple[int, ContactState, list[Outcome]]] = {}
         #: milestone -> clocks whose last emitted status is open (kept as outcomes change)
         self.open_clocks: dict[str, int] = {}
+        #: entries the timer changed, to write to the table before their records are sent
+        self._unwritten: dict[str, Entry] = {}
+        #: what recovered table values hold as timer records since their last event: it may
+        #: not have reached the broker before the crash, so the next on_timer sends it again
+        self._resend: list[emissions.Emission] = []
 
     def cached(self, contact_id: str) -> Entry | None:
         """The contact's entry if the processor holds it (no table read)."""
@@ -181,6 +197,8 @@ class ContactProcessor:
         outcomes = entry.pending[1] + emission.outcomes
         entry.steps = [*entry.steps, [offset, alerts, outcomes]][-STEP_LOG:]
         entry.pending = [[], []]
+        entry.unwritten = False  # the caller writes this entry (write_contacts)
+        self._unwritten.pop(event.contact_id, None)
         self._remember(event.contact_id, entry)
         if old_state is None or not _offered(old_state):
             self._count_storm(state)
@@ -236,8 +254,10 @@ class ContactProcessor:
         """Re-evaluate every contact whose next instant has passed -- with ``judged_at``
         (partition -> its judgement instant), passed that partition's instant, and judged at
         it; a partition missing from it is held. ``lookup`` reads the table for contacts not in
-        the cache. ``instants`` gets the instant each contact was due at (DeadlineHeap)."""
-        out = []
+        the cache. ``instants`` gets the instant each contact was due at (DeadlineHeap).
+        The entries changed are then :meth:`take_unwritten`'s, for the caller to write.
+        The first call after :meth:`rebuild` also returns the recovered timer records."""
+        out, self._resend = self._resend, []
         for contact_id in self.heap.pop_due(now, judged_at, instants):
             entry = self._cache.get(contact_id)
             if entry is None:
@@ -250,9 +270,22 @@ class ContactProcessor:
             if emission.changed:
                 entry.pending[0].extend(emission.alerts)
                 entry.pending[1].extend(emission.outcomes)
+                entry.unwritten = True
+                self._unwritten[contact_id] = entry
                 out.append(emission)
             self._remember(contact_id, entry)
         return out
+
+    def take_unwritten(self) -> list[tuple[str, Entry]]:
+        """The entries the timer changed since the last call, marked written: the caller
+        writes them to the table (encode_value) before it sends the records on_timer returned,
+        so that a restarted worker knows what was raised -- a breach it cannot see in the table
+        could not be retracted when the answer is read."""
+        taken = list(self._unwritten.items())
+        self._unwritten.clear()
+        for _contact_id, entry in taken:
+            entry.unwritten = False
+        return taken
 
     # --- retention -----------------------------------------------------------------------
     def retire(self, contact_id: str, stored: bytes | None, now: int, keep_ms: int) -> int | None:
@@ -282,11 +315,16 @@ class ContactProcessor:
         self.metrics.clear()
         self._cache.clear()
         self._metrics_due.clear()
+        self._unwritten.clear()
+        self._resend = []
         self.open_clocks = {}
         horizon = now - self.metrics_cfg.keep_ms
         for _key, raw in items:
             entry = decode_value(raw)
             state = entry.state
+            if entry.pending[0] or entry.pending[1]:
+                self._resend.append(emissions.Emission(
+                    list(entry.pending[0]), list(entry.pending[1]), entry.signatures))
             for milestone, sig in entry.signatures.items():
                 if sig[0] == Status.OPEN.value:
                     self.open_clocks[milestone] = self.open_clocks.get(milestone, 0) + 1

@@ -6,6 +6,7 @@ other's back."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -62,12 +63,14 @@ class Worker:
     appeal_linked_at: int = 0  # the last linked_at given (streams.appeal_agent)
     appeal_sweep: Iterator[tuple[bytes, bytes]] | None = None  # its retention pass
     telemetry: WorkerMetrics | None = None  # Prometheus tallies (None: metrics off)
+    committing: asyncio.Lock = field(default_factory=asyncio.Lock)  # streams.agents.commit
 
-    async def produce(self, records: list[OutRecord]) -> None:
+    async def produce(self, records: list[OutRecord], acknowledged: bool = False) -> None:
         """Send ``records`` (the only producing call). Each topic partition's records go to
         the producer as one batch (streams.outbox); faust flushes that producer before it
         commits input offsets. A changelog batch, once acknowledged, moves the table's
-        persisted offset for its partition, as faust's own changelog callback does."""
+        persisted offset for its partition, as faust's own changelog callback does.
+        ``acknowledged``: return only once the broker has acknowledged every record."""
         if not records:
             return
         if self.sender is not None:
@@ -78,10 +81,13 @@ class Worker:
             self.outbox = Outbox(cast(Any, self.app.producer)._ensure_producer())
         tables = {t.changelog_topic.get_topic_name(): t
                   for t in (self.contacts, self.appeal_table) if t is not None}
-        for delivery in await self.outbox.send(records):
+        deliveries = await self.outbox.send(records)
+        for delivery in deliveries:
             table = tables.get(delivery.topic)
             if table is not None:
                 delivery.future.add_done_callback(self._changelog_persisted(table, delivery))
+        if acknowledged:  # wait until the broker has every batch (streams.agents.commit)
+            await asyncio.gather(*(d.future for d in deliveries))
 
     def _changelog_persisted(self, table: Any, delivery: Delivery) -> Callable[[Any], None]:
         store = table.data

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from schemas.events import Channel, ContactEvent, EventType
-from streams.processor import ContactProcessor, decode_value
+from streams.processor import ContactProcessor, decode_value, encode_value
 from streams.sla.policy import load_policy
 
 T0 = 1_795_000_020_000
@@ -206,3 +206,44 @@ def test_a_contact_is_never_judged_before_its_last_judgement() -> None:
                                      T0 + 26_000, judged_at=0)
     assert emission.outcomes == [] and emission.alerts == []
     assert decode_value(value or b"").judged == T0 + 25_000
+
+
+def test_a_breach_the_timer_raised_before_a_crash_is_retracted_after_the_restart() -> None:
+    """The timer breached a waiting call, its alert reached the broker, then the worker was
+    SIGKILLed. The answer (in time, read late) is folded by the restarted worker: it must
+    know the breach from the table and retract it, not just report the clock met."""
+    proc = ContactProcessor(load_policy("rao-ues-2007"))
+    value, _ = proc.on_event(None, ev(1, EventType.QUEUED, 0), 0, 0, T0)
+    fired = proc.on_timer(T0 + 41_000, lambda c: None)
+    assert alerts(fired)[-1] == ("breached", None)
+    (contact, entry), = proc.take_unwritten()  # the write that goes before the alerts
+    assert contact == "c1" and proc.take_unwritten() == []
+    written = encode_value(entry)
+    restarted = ContactProcessor(load_policy("rao-ues-2007"))
+    restarted.rebuild([(b"c1", written)], T0 + 45_000)
+    resent = restarted.on_timer(T0 + 45_000, lambda c: written)
+    assert [a["alert_id"] for a in resent[0].alerts] == [a["alert_id"] for e in fired
+                                                          for a in e.alerts]
+    assert restarted.on_timer(T0 + 45_100, lambda c: written) == []  # re-sent once
+    _, emission = restarted.on_event(written, ev(2, EventType.ANSWERED, 30_000), 0, 1, T0 + 46_000)
+    assert [a["alert"] for a in emission.alerts if "retraction_id" not in a] == ["met"]
+    assert [a["alert_id"] for a in emission.alerts if "retraction_id" in a] == [
+        fired[-1].alerts[0]["alert_id"]]
+    # without the timer's write, the restarted worker only knew the queued call: no retraction
+    blind = ContactProcessor(load_policy("rao-ues-2007"))
+    blind.rebuild([(b"c1", value)], T0 + 45_000)
+    _, emission = blind.on_event(value, ev(2, EventType.ANSWERED, 30_000), 0, 1, T0 + 46_000)
+    assert not [a for a in emission.alerts if "retraction_id" in a]
+
+
+def test_the_next_event_takes_the_timer_records_out_of_the_table_value() -> None:
+    proc = ContactProcessor(load_policy("rao-ues-2007"))
+    value, _ = proc.on_event(None, ev(1, EventType.QUEUED, 0), 0, 0, T0)
+    proc.on_timer(T0 + 41_000, lambda c: None)
+    (_, entry), = proc.take_unwritten()
+    assert decode_value(encode_value(entry)).pending[0]  # in the table until the next event
+    value, _ = proc.on_event(None, ev(2, EventType.ANSWERED, 50_000), 0, 1, T0 + 50_000)
+    assert value is not None and decode_value(value).pending == [[], []]
+    restarted = ContactProcessor(load_policy("rao-ues-2007"))
+    restarted.rebuild([(b"c1", value)], T0 + 60_000)
+    assert restarted.on_timer(T0 + 60_000, lambda c: value) == []  # nothing to re-send

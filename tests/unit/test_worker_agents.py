@@ -308,3 +308,29 @@ def test_judgement_waits_for_the_log_to_be_read_up_to_the_deadline() -> None:
     alerts = [(s[1], s[2][0], s[2][1].get("alert")) for s in sent if s[0] == "alerts"]
     assert sorted(alerts)[-1] == (b"c3", "SlaAlertRaised", "breached")
     assert not any(name == "SlaAlertRetracted" for _, name, _ in alerts)
+
+
+def test_the_timer_writes_the_table_before_it_sends_a_breach() -> None:
+    """A breach must not reach the broker before the table value that records it (else a
+    restarted worker cannot retract it): the changelog is sent, and acknowledged, first."""
+    worker, _ = make_worker()
+    order: list[str] = []
+    changelog = worker.contacts.changelog_topic.get_topic_name()
+
+    async def record(records: list[OutRecord]) -> None:
+        for r in records:
+            name = "changelog" if r.topic == changelog else r.topic.split(".", 1)[-1]
+            if name == "alerts":
+                name = decode(r.value)[1]["alert"] if r.value else name
+            order.append(name)
+
+    worker.sender = record
+    queued_at = now_ms() - 50_000
+    late = ContactEvent("e1", "c1", "t", "kursk", Channel.PHONE, EventType.QUEUED, queued_at)
+    worker.processor.on_event(None, late, 0, 0, queued_at)
+    worker.ready = True
+    asyncio.run(fire_deadlines(worker))
+    assert order[0] == "changelog" and "breached" in order, order
+    stored = decode_value(worker.contacts.data[b"c1"])
+    assert stored.signatures["phone.answer"][0] == "breached"
+    assert "breached" in [a["alert"] for a in stored.pending[0]]
