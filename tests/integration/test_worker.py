@@ -174,7 +174,13 @@ def test_events_of_an_aborted_ingest_transaction_are_never_folded(
     def contacts() -> set[str]:
         return {d["contact_id"] for _, d in worker_stack.decoded("outcomes")}
 
+    def breached() -> set[str]:
+        return {a["contact_id"] for a in alerts_of(worker_stack, "breached")}
+
     assert wait_until(lambda: "real" in contacts(), 60), worker_stack.logs()
+    # the breach is raised once the partition is judged (its read watermark reaches the log's
+    # end, past the transaction markers), which can come a few ticks after the outcome: wait
+    assert wait_until(lambda: "real" in breached(), 60), worker_stack.logs()
     assert "ghost" not in contacts()
     assert {a["contact_id"] for a in alerts_of(worker_stack)} == {"real"}
 
