@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     ingest_max_body_bytes: int = Field(
         default=32 * 1024 * 1024, description="Largest accepted ingest request body (bytes)."
     )
+    ingest_max_event_bytes: int = Field(
+        default=1_000_000,
+        description="Largest accepted event, Avro-encoded (bytes); Kafka's producers and broker "
+        "refuse records over 1 MiB by default.",
+    )
     ingest_max_batch_events: int = Field(
         default=50_000, description="Most events accepted in one batch request."
     )

@@ -64,6 +64,7 @@ def build_service(settings: Settings) -> IngestService:
             topic=settings.topic(settings.events_topic),
             max_future_skew_ms=settings.ingest_max_future_skew_s * 1000,
             publish_timeout_s=timeout,
+            max_event_bytes=settings.ingest_max_event_bytes,
         ),
         publisher,
         Pseudonymizer(load_or_create_key(settings.pseudonym_key, settings.data_dir)),

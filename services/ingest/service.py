@@ -47,6 +47,7 @@ class IngestConfig:
     topic: str
     max_future_skew_ms: int
     publish_timeout_s: float
+    max_event_bytes: int = 1_000_000
 
 
 class IngestService:
@@ -123,6 +124,7 @@ class IngestService:
             now_ms=self._clock_ms(),
             max_future_skew_ms=self.config.max_future_skew_ms,
             pseudonymizer=self.pseudonymizer,
+            max_event_bytes=self.config.max_event_bytes,
         )
         prepared = prepare(items, ctx)
         if prepared.foreign:

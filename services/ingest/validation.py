@@ -4,11 +4,12 @@ reason. Pure: the clock, the caller's tenant and the pseudonymizer are passed in
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import orjson
 
+from schemas.codec import encode_event
 from schemas.events import ContactEvent, EventValidationError, format_timestamp, parse_event
 from services.ingest.pseudonym import REF_PATTERN, Pseudonymizer, looks_personal
 
@@ -79,6 +80,7 @@ class EdgeContext:
     now_ms: int
     max_future_skew_ms: int
     pseudonymizer: Pseudonymizer
+    max_event_bytes: int = 1_000_000  # Avro-encoded; Kafka's default record limit is 1 MiB
 
 
 def _customer_ref(
@@ -139,7 +141,29 @@ def prepare_one(
         )
     if errors:
         return None, errors
-    return _scrubbed(event, ctx.pseudonymizer), []
+    event = _scrubbed(event, ctx.pseudonymizer)
+    size = _encoded_size_over(event, ctx.max_event_bytes)
+    if size is not None:
+        return None, [EventError(index, "$", (
+            f"the event is {size} bytes encoded; the limit is {ctx.max_event_bytes} bytes "
+            "(shorten attributes or free-text fields)"))]
+    return event, []
+
+
+def _encoded_size_over(event: ContactEvent, limit: int) -> int | None:
+    """The event's Avro size if it exceeds ``limit``, else None. Encodes only events that
+    could: a character takes at most 4 bytes of UTF-8, and the fixed fields well under 1 KiB,
+    so an ordinary event is cleared by counting the characters of its text."""
+    chars = sum(len(v) for v in astuple_shallow(event) if isinstance(v, str))
+    chars += sum(len(k) + len(v) for k, v in event.attributes.items())
+    if 4 * chars + 1024 <= limit:
+        return None
+    size = len(encode_event(event))
+    return size if size > limit else None
+
+
+def astuple_shallow(event: ContactEvent) -> list[object]:
+    return [getattr(event, f.name) for f in fields(event)]
 
 
 def _scrubbed(event: ContactEvent, p: Pseudonymizer) -> ContactEvent:

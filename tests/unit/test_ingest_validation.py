@@ -133,3 +133,20 @@ def test_free_text_is_scrubbed_and_our_own_refs_pass() -> None:
     assert ev.customer_ref == ref
     assert "912" not in (ev.topic or "") and ev.attributes["ivr"] == "2"
     assert ev.attributes["email"].startswith("cr_")
+
+
+def test_an_event_kafka_would_refuse_as_too_large_is_a_clear_error() -> None:
+    """Over Kafka's 1 MiB record size an event would pass validation and fail the publish (a
+    503 the client retries for ever): it is refused with the reason instead."""
+    huge = event(attributes={f"k{i}": "x" * 250 for i in range(6000)})
+    result = prepare([huge, event(event_id="e-2")], CTX)
+    assert [e.event_id for _, e in result.events] == ["e-2"]
+    (error,) = result.errors
+    assert error.index == 0 and error.field == "$"
+    assert "bytes encoded; the limit is 1000000 bytes" in error.reason
+    # below the limit, however close, it passes (the character count alone does not refuse)
+    near = event(attributes={"note": "я" * 240_000})  # 480 kB of UTF-8, counted as 960 kB
+    assert prepare([near], CTX).errors == []
+    small = EdgeContext(CTX.tenant, CTX.now_ms, CTX.max_future_skew_ms, CTX.pseudonymizer,
+                        max_event_bytes=400_000)
+    assert "the limit is 400000 bytes" in prepare([near], small).errors[0].reason
