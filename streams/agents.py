@@ -34,7 +34,7 @@ import json
 import logging
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from faust.streams import _current_event
@@ -121,13 +121,21 @@ def write_timer_entries(worker: Worker, out: list[OutRecord]) -> None:
     taken = worker.processor.take_unwritten()
     if not taken:
         return
+    write_values(worker, ((contact_id.encode(), PartitionOf(entry.partition), entry)
+                          for contact_id, entry in taken), out)
+
+
+def write_values(worker: Worker, writes: Iterable[tuple[bytes, Any, Entry]],
+                 out: list[OutRecord]) -> None:
+    """Each (key, current event, entry): the encoded entry into the store of the event's
+    partition, and the same key and value as a changelog record to that partition."""
     store = worker.contacts.data
     changelog = worker.contacts.changelog_topic.get_topic_name()
-    for contact_id, entry in taken:
-        key, value, at = contact_id.encode(), encode_value(entry), PartitionOf(entry.partition)
-        as_current(at)
+    for key, current, entry in writes:
+        value = encode_value(entry)
+        as_current(current)
         store[key] = value
-        out.append(OutRecord(changelog, key, value, entry.partition))
+        out.append(OutRecord(changelog, key, value, current.message.partition))
     _current_event.set(None)
 
 
@@ -182,15 +190,7 @@ def write_contacts(
     partition its events came from, and the same key and value as a changelog record to that
     partition, sent with the batch's other records (what ``table[key] = value`` does, without
     faust's one-record-at-a-time changelog buffer)."""
-    table = worker.contacts
-    store = table.data
-    changelog = table.changelog_topic.get_topic_name()
-    for key, (event, entry) in changed.items():
-        value = encode_value(entry)
-        as_current(event)
-        store[key] = value
-        out.append(OutRecord(changelog, key, value, event.message.partition))
-    _current_event.set(None)
+    write_values(worker, ((key, event, entry) for key, (event, entry) in changed.items()), out)
 
 
 def fold_event(
