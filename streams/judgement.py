@@ -18,6 +18,9 @@ log = logging.getLogger(__name__)
 #: The judgement instant of a partition whose read watermark is not known yet: open clocks
 #: are measured up to their start, so nothing is warned or breached until it is.
 NOT_JUDGED = 0
+#: A partition judged further behind ``now`` than this is logged, at most every WARN_EVERY_MS.
+HELD_BACK_WARN_MS = 15_000
+WARN_EVERY_MS = 30_000
 
 
 def judgement(worker: Worker, now: int) -> dict[int, int] | None:
@@ -36,7 +39,27 @@ def judgement(worker: Worker, now: int) -> dict[int, int] | None:
         if topic == events:
             marks.fetched(partition, position, last)
             partitions.append(partition)
-    return marks.judged_at(partitions, now)
+    judged = marks.judged_at(partitions, now)
+    warn_held_back(worker, partitions, judged, now)
+    return judged
+
+
+def warn_held_back(worker: Worker, partitions: list[int], judged: dict[int, int],
+                   now: int) -> None:
+    """Log a partition whose deadlines have been held back more than HELD_BACK_WARN_MS, with
+    what holds its watermark (streams.watermarks.describe), at most every WARN_EVERY_MS: a
+    backlog being read says so, and a watermark stuck while nothing is left to read is a bug
+    the line shows the state of."""
+    warned = worker.held_back_warned
+    for p in partitions:
+        behind = now - judged.get(p, NOT_JUDGED)
+        # first sight counts as a warning: a worker starting is not judged for a moment
+        if behind > HELD_BACK_WARN_MS and now - warned.setdefault(p, now) > WARN_EVERY_MS:
+            warned[p] = now
+            behind_s = "never judged" if p not in judged else f"judged {behind / 1000:.1f} s behind"
+            log.warning("deadlines of %s partition %d held back (%s): %s",
+                        worker.events.get_topic_name(), p, behind_s,
+                        worker.watermarks.describe(p, now))
 
 
 async def sample_log_ends(worker: Worker) -> None:

@@ -99,6 +99,20 @@ class ReadWatermarks:
                     part.read_until = at
         return part.read_until
 
+    def describe(self, partition: int, now: int) -> str:
+        """What holds the partition's watermark where it is, for a log line: the consumer's
+        position and last record handed over, the last record folded, and the samples
+        waiting to be read up to (the oldest one's age and end offset)."""
+        part = self._parts.get(partition)
+        if part is None:
+            return "nothing known yet"
+        oldest = (f"oldest {now - part.samples[0][0]} ms old, end {part.samples[0][1]}"
+                  if part.samples else "none")
+        until = "never" if part.read_until is None else f"{now - part.read_until} ms ago"
+        return (f"position {part.position}, last returned {part.last_returned}, last folded "
+                f"{part.processed}, read until {until}, samples waiting {len(part.samples)} "
+                f"({oldest})")
+
     def judged_at(self, partitions: Iterable[int], now: int) -> dict[int, int]:
         """``min(now, read_until)`` of each given partition whose watermark is known."""
         out: dict[int, int] = {}

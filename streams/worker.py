@@ -54,7 +54,8 @@ class Worker:
     beacon: Beacon | None = None  # readiness reports (kontakt worker sets it; tests do not)
     log_ends: LogEnds | None = None  # the end-offset client of sample_log_ends, made on use
     watermarks: ReadWatermarks = field(default_factory=ReadWatermarks)  # how far each
-    # partition of the events topic is read (streams.agents.judgement)
+    # partition of the events topic is read (streams.judgement)
+    held_back_warned: dict[int, int] = field(default_factory=dict)  # partition -> when
     # live appeals (settings.worker_appeals; streams.appeal_agent): the events re-keyed by
     # customer, the AppealUpdated output and the table of each customer's recent contacts
     appeal_events: faust.TopicT | None = None

@@ -313,9 +313,6 @@ def test_sigkill_mid_day_loses_no_alert_and_invents_none(
     # ~3,400 events. The kill comes right after a chunk was produced, while the worker is
     # still on it (its offsets are committed every second), and before the last quarter
     # exists, so the restarted worker has both unfinished and new input whatever its speed.
-    # Contact alerts alone: with live appeals on, this test once (1 of 5 full-suite runs) left
-    # a clock open past its deadline; the cause is open (issue 16's closing note).
-    worker_stack.env["KONTAKT_WORKER_APPEALS"] = "false"
     events, policy = _day(worker_stack, tmp_path, contacts=1200)
     expected = replay_outcomes(events, policy, now_ms(), tmp_path)
     half, three_quarters = len(events) // 2, len(events) * 3 // 4

@@ -85,3 +85,18 @@ def test_never_ahead_of_the_log(steps: list[int], data: st.DataObject) -> None:
         until = marks.read_until(0)
         if until is not None:
             assert all(o < folded for o, at in enumerate(committed_at) if at < until)
+
+
+def test_describe_names_what_holds_the_watermark() -> None:
+    """A record handed over but not folded holds the partition: the line says which."""
+    marks = ReadWatermarks()
+    assert marks.describe(0, now=100) == "nothing known yet"
+    marks.fetched(0, position=5, last_returned=4)
+    marks.processed(0, 3)
+    marks.asked(0, at=40, end_offset=5)
+    line = marks.describe(0, now=100)
+    assert line == ("position 5, last returned 4, last folded 3, read until never, "
+                    "samples waiting 1 (oldest 60 ms old, end 5)")
+    marks.processed(0, 4)
+    marks.read_until(0)
+    assert "read until 60 ms ago, samples waiting 0 (none)" in marks.describe(0, now=100)
