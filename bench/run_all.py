@@ -89,6 +89,15 @@ BENCHES: tuple[Bench, ...] = (
         Headline("metrics CPU per event, in-process", "metrics_inprocess_share_pct",
                  "% of the worker's", goal=("<=", 3.0)),
     )),
+    Bench("faust_levers", "faust's levers on the bare agent; the worker on both loops",
+          ("--events", "100000"), 1200, (
+        Headline("bare agent, best lever(s)", "bare_best_events_per_s", "events/s",
+                 "bare agent, the worker's options", "bare_default_events_per_s"),
+        Headline("bare agent, uvloop", "bare_uvloop_events_per_s", "events/s",
+                 "bare agent, the worker's options", "bare_default_events_per_s"),
+        Headline("worker on uvloop", "worker_uvloop_events_per_s", "events/s",
+                 "worker on asyncio", "worker_asyncio_events_per_s"),
+    )),
     Bench("sink", "Sink vs raw insert, freshness",
           ("100000", "--rate", "1000", "--seconds", "15"), 900, (
         Headline("sink (encoded path)", "sink_rows_per_s", "rows/s",

@@ -32,6 +32,10 @@ def run_worker(loglevel: str = "info", create_topics: bool = True) -> None:
 
     settings = load_settings()
     configure_logging(settings.log_format, loglevel)
+    if settings.worker_event_loop == "uvloop":
+        import mode.loop
+
+        mode.loop.use("uvloop")  # faust's `--loop uvloop`: the policy, before any loop exists
     if create_topics:
         _apply_topics(settings)
     try:
