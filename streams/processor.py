@@ -181,10 +181,11 @@ class ContactProcessor:
         if entry is None and stored is not None:
             entry = stored if isinstance(stored, Entry) else decode_value(stored)
         if entry is not None:
-            for step_offset, alerts, outcomes in entry.steps:
+            for index, (step_offset, alerts, outcomes) in enumerate(entry.steps):
                 if step_offset == offset:
-                    return None, emissions.Emission(list(alerts), list(outcomes),
-                                                    entry.signatures)
+                    return None, emissions.Emission(
+                        list(alerts), [*outcomes, *_newer_revisions(entry, index, outcomes)],
+                        entry.signatures)
         old_state = entry.state if entry else None
         state = fold(old_state, event)
         if entry is not None and state is old_state and not entry.dirty:
@@ -377,6 +378,26 @@ class ContactProcessor:
             first = state.events[0]
             self.storm.add(state.tenant, state.region, first.occurred_at,
                            state.kind is Kind.OUTAGE)
+
+
+def _newer_revisions(entry: Entry, index: int,
+                     outcomes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The newest outcome record of each milestone in ``outcomes`` (step ``index``'s) that a
+    later step or the timer's records since the last event hold. A re-delivered offset re-sends
+    its step's records (same ids); without these after them, an older revision would follow
+    the newer one on the outcomes topic -- a breach the timer raised before a crash or a
+    rebalance would read as still open, against the topic's contract that the last record per
+    (contact, milestone) is the current one."""
+    touched = {o["milestone"] for o in outcomes}
+    newest: dict[str, dict[str, Any]] = {}
+    for _offset, _alerts, later in entry.steps[index + 1:]:
+        for record in later:
+            if record["milestone"] in touched:
+                newest[record["milestone"]] = record
+    for record in entry.pending[1]:
+        if record["milestone"] in touched:
+            newest[record["milestone"]] = record
+    return list(newest.values())
 
 
 def _offered(state: ContactState) -> bool:

@@ -247,3 +247,29 @@ def test_the_next_event_takes_the_timer_records_out_of_the_table_value() -> None
     restarted = ContactProcessor(load_policy("rao-ues-2007"))
     restarted.rebuild([(b"c1", value)], T0 + 60_000)
     assert restarted.on_timer(T0 + 60_000, lambda c: value) == []  # nothing to re-send
+
+
+def test_a_redelivered_offset_leaves_the_current_outcome_last() -> None:
+    """After a crash or a rebalance the uncommitted offsets come again and their steps are
+    re-sent; the outcomes topic's last record per (contact, milestone) must still be the
+    current one -- the timer's breach, or a later event's met -- not the step's older open."""
+    policy = load_policy("rao-ues-2007")
+    proc = ContactProcessor(policy)
+    proc.on_event(None, ev(1, EventType.QUEUED, 0), 0, 10, T0)
+    fired = proc.on_timer(T0 + 41_000, lambda c: None)
+    assert alerts(fired)[-1] == ("breached", None)
+    [(_, entry)] = proc.take_unwritten()
+    breached = encode_value(entry)  # the table value the timer wrote
+    restarted = ContactProcessor(policy)
+    restarted.rebuild([(b"c1", breached)], T0 + 42_000)
+    _, again = restarted.on_event(breached, ev(1, EventType.QUEUED, 0), 0, 10, T0 + 42_000)
+    assert [o["status"] for o in again.outcomes] == ["open", "breached"]
+    # a later event's step holds the newest revision (the answer, read late, in time: met and
+    # the breach retracted): it is re-sent after the old one
+    value, _ = proc.on_event(breached, ev(2, EventType.ANSWERED, 30_000), 0, 11, T0 + 50_000)
+    assert value is not None
+    later = ContactProcessor(policy)
+    later.rebuild([(b"c1", value)], T0 + 51_000)
+    _, again = later.on_event(value, ev(1, EventType.QUEUED, 0), 0, 10, T0 + 51_000)
+    assert again.outcomes[-1]["status"] == "met"
+    assert again.outcomes[-1]["outcome_id"] == decode_value(value).steps[-1][2][-1]["outcome_id"]
