@@ -33,11 +33,8 @@ import itertools
 import json
 import logging
 import time
-import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
-
-from faust.streams import _current_event
 
 from schemas.codec import decode_event, encode
 from schemas.events import ContactEvent
@@ -92,28 +89,6 @@ def emission_records(worker: Worker, emission: emissions.Emission, out: list[Out
             tally.alert(record, retraction)
 
 
-def as_current(event: Any) -> None:
-    """Make ``event`` faust's current event. The table (and its RocksDB store) takes the
-    partition of a key it reads or writes from the current event; in a ``take_events`` batch
-    that is not set in the agent's task (the stream is drained by another task), so the batch
-    sets it to the event the key came from before touching the table."""
-    _current_event.set(weakref.ref(event))
-
-
-class PartitionOf:
-    """Stands in for faust's current event where a store write reads only its
-    ``message.partition``: the deadline timer's writes come from no event."""
-
-    __slots__ = ("partition", "__weakref__")
-
-    def __init__(self, partition: int) -> None:
-        self.partition = partition
-
-    @property
-    def message(self) -> PartitionOf:
-        return self
-
-
 def write_timer_entries(worker: Worker, out: list[OutRecord]) -> None:
     """The table write of each contact the deadline timer changed (ContactProcessor
     .take_unwritten): its value, timer records included, into the store of its partition and
@@ -121,22 +96,20 @@ def write_timer_entries(worker: Worker, out: list[OutRecord]) -> None:
     taken = worker.processor.take_unwritten()
     if not taken:
         return
-    write_values(worker, ((contact_id.encode(), PartitionOf(entry.partition), entry)
+    write_values(worker, ((contact_id.encode(), entry.partition, entry)
                           for contact_id, entry in taken), out)
 
 
-def write_values(worker: Worker, writes: Iterable[tuple[bytes, Any, Entry]],
+def write_values(worker: Worker, writes: Iterable[tuple[bytes, int, Entry]],
                  out: list[OutRecord]) -> None:
-    """Each (key, current event, entry): the encoded entry into the store of the event's
-    partition, and the same key and value as a changelog record to that partition."""
-    store = worker.contacts.data
+    """Each (key, partition, entry): the encoded entry into the store of that partition, and
+    the same key and value as a changelog record to that partition."""
+    store = worker.contact_store()
     changelog = worker.contacts.changelog_topic.get_topic_name()
-    for key, current, entry in writes:
+    for key, partition, entry in writes:
         value = encode_value(entry)
-        as_current(current)
-        store[key] = value
-        out.append(OutRecord(changelog, key, value, current.message.partition))
-    _current_event.set(None)
+        store.put(partition, key, value)
+        out.append(OutRecord(changelog, key, value, partition))
 
 
 async def handle_batch(worker: Worker, events: Sequence[Any]) -> None:
@@ -190,7 +163,8 @@ def write_contacts(
     partition its events came from, and the same key and value as a changelog record to that
     partition, sent with the batch's other records (what ``table[key] = value`` does, without
     faust's one-record-at-a-time changelog buffer)."""
-    write_values(worker, ((key, event, entry) for key, (event, entry) in changed.items()), out)
+    write_values(worker, ((key, event.message.partition, entry)
+                          for key, (event, entry) in changed.items()), out)
 
 
 def fold_event(
@@ -213,10 +187,9 @@ def fold_event(
     try:
         pending = changed.get(key)
         stored: bytes | Entry | None = pending[1] if pending is not None else None
-        if stored is None and not processor.is_cached(contact_event.contact_id):
-            as_current(event)
-            stored = stored_value(worker.contacts.data, key)
         partition = message.partition
+        if stored is None and not processor.is_cached(contact_event.contact_id):
+            stored = worker.contact_store().get(partition, key)
         entry, emission = processor.apply_event(
             stored, contact_event, partition, message.offset, now_ms(),
             None if judged is None else judged.get(partition, NOT_JUDGED),

@@ -24,11 +24,9 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from faust.streams import _current_event
-
 from schemas.codec import decode_event, encode
 from schemas.units import DAY_MS
-from streams.agents import SWEEP_BATCH, _dead_letter, as_current, now_ms, stored_value
+from streams.agents import SWEEP_BATCH, _dead_letter, now_ms, stored_value
 from streams.outbox import OutRecord
 from streams.sla.appeal_stream import (
     CustomerContacts,
@@ -61,7 +59,7 @@ async def handle_appeal_batch(worker: Worker, events: Sequence[Any], now: int) -
     window_ms = worker.settings.appeal_window_days * DAY_MS
     keep = keep_ms(worker)
     table = worker.appeal_table
-    store = table.data
+    store = worker.store_of(table)
     assert worker.appeals is not None
     appeals_topic = worker.appeals.get_topic_name()
     out: list[OutRecord] = []
@@ -74,8 +72,7 @@ async def handle_appeal_batch(worker: Worker, events: Sequence[Any], now: int) -
             if key in changed:
                 state = changed[key][1]
             else:
-                as_current(event)
-                value = stored_value(store, key)
+                value = store.get(event.message.partition, key)
                 state = None if value is None else decode_state(value)
             state, updated = fold(state, contact_event, window_ms=window_ms, keep_ms=keep)
         except Exception as exc:  # undecodable or a state the core rejects: park it
@@ -90,16 +87,14 @@ async def handle_appeal_batch(worker: Worker, events: Sequence[Any], now: int) -
             out.append(OutRecord(appeals_topic, key, encode(APPEAL_UPDATED, datum)))
     changelog = table.changelog_topic.get_topic_name()
     for key, (event, state) in changed.items():
-        as_current(event)
+        partition = event.message.partition
         if state is None:
-            if key in store:
-                del store[key]
+            store.delete(partition, key)
             value = None
         else:
             value = encode_state(state)
-            store[key] = value
-        out.append(OutRecord(changelog, key, value, event.message.partition))
-    _current_event.set(None)
+            store.put(partition, key, value)
+        out.append(OutRecord(changelog, key, value, partition))
     await worker.produce(out)
 
 

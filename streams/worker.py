@@ -20,6 +20,7 @@ from services.settings import Settings
 from streams.log_ends import LogEnds
 from streams.metrics import WorkerMetrics
 from streams.outbox import Delivery, Outbox, OutRecord
+from streams.partition_store import PartitionStore, partition_store
 from streams.processor import ContactProcessor
 from streams.storm import StormDetector
 from streams.watermarks import ReadWatermarks
@@ -65,6 +66,17 @@ class Worker:
     appeal_sweep: Iterator[tuple[bytes, bytes]] | None = None  # its retention pass
     telemetry: WorkerMetrics | None = None  # Prometheus tallies (None: metrics off)
     committing: asyncio.Lock = field(default_factory=asyncio.Lock)  # streams.agents.commit
+    _stores: dict[int, PartitionStore] = field(default_factory=dict)  # id(table) -> adapter
+
+    def contact_store(self) -> PartitionStore:
+        """The contacts table's store, read and written by partition (streams.partition_store)."""
+        return self.store_of(self.contacts)
+
+    def store_of(self, table: Any) -> PartitionStore:
+        store = self._stores.get(id(table))
+        if store is None:
+            store = self._stores[id(table)] = partition_store(table)
+        return store
 
     async def produce(self, records: list[OutRecord], acknowledged: bool = False) -> None:
         """Send ``records`` (the only producing call). Each topic partition's records go to
