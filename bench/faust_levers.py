@@ -21,7 +21,10 @@ Per variant: events/s from the group's committed offsets, and the CPU time per e
 agent's process (bench/worker.py's worker_throughput). Noisy on 2 shared cores: compare rows
 of one run, with the load average printed beside them.
 
-Run: .venv/bin/python bench/faust_levers.py [--events 100000] [--only NAME,...]
+Run: .venv/bin/python bench/faust_levers.py [--events 100000] [--only NAME,...] [--no-worker]
+                                           [--worker-rounds 2] [--compare-checkout DIR]
+``--compare-checkout DIR``: the worker of another checkout (a commit before a change) against
+this one's, alternating, so a change's gain is measured in one run.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from typing import Any
 
 from local_broker import start_broker  # bench/ siblings (sys.path[0])
 from worker import (
+    KONTAKT,
     call_events,
     produce,
     raw_consume,
@@ -107,8 +111,8 @@ def bare_rate(settings: Settings, tmp: Path, topic: str, n: int, label: str,
         stop(proc)
 
 
-def worker_rate(settings: Settings, tmp: Path, events: list[Any],
-                loop: str) -> tuple[float, float]:
+def worker_rate(settings: Settings, tmp: Path, events: list[Any], loop: str,
+                kontakt: Path = KONTAKT) -> tuple[float, float]:
     """(events/s, CPU s per event) of one `kontakt worker` on ``loop``: topics of its own
     (the events produced again), or it would also link the appeals earlier runs re-keyed."""
     from services.topics import apply_topics
@@ -119,12 +123,19 @@ def worker_rate(settings: Settings, tmp: Path, events: list[Any],
     list(apply_topics(run))
     topic = run.topic(run.events_topic)
     asyncio.run(produce(run.kafka_bootstrap, topic, events))
-    proc = start_worker(run, tmp / run.worker_app_id, 0, {"KONTAKT_WORKER_EVENT_LOOP": loop})
+    proc = start_worker(run, tmp / run.worker_app_id, 0, {"KONTAKT_WORKER_EVENT_LOOP": loop},
+                        kontakt)
     try:
         return worker_throughput(run.kafka_bootstrap, run.worker_app_id, topic, len(events),
                                  timeout_s=900, procs=[proc])
     finally:
         stop(proc)
+
+
+def best(runs: dict[str, tuple[float, float]], label: str, got: tuple[float, float]) -> None:
+    """Keep the faster of the rounds of ``label`` (noise on a shared machine only slows)."""
+    if label not in runs or got[0] > runs[label][0]:
+        runs[label] = got
 
 
 def main() -> None:
@@ -133,6 +144,9 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated lever names (default: all)")
     parser.add_argument("--no-worker", action="store_true",
                         help="the bare agent only, not `kontakt worker` on both loops")
+    parser.add_argument("--compare-checkout", type=Path, default=None,
+                        help="another checkout (with its .venv): its `kontakt worker` against "
+                        "this one's on the same events, alternating --worker-rounds times")
     parser.add_argument("--worker-rounds", type=int, default=2,
                         help="rounds of the worker on each loop, alternating the order; the "
                         "best of each is shown")
@@ -171,9 +185,14 @@ def main() -> None:
         workers: dict[str, tuple[float, float]] = {}
         for _round in range(0 if args.no_worker else args.worker_rounds):
             for loop in ("uvloop", "asyncio") if _round % 2 else ("asyncio", "uvloop"):
-                got = worker_rate(settings, tmp, events, loop)
-                if loop not in workers or got[0] > workers[loop][0]:
-                    workers[loop] = got  # the best round of each
+                best(workers, loop, worker_rate(settings, tmp, events, loop))
+        checkouts: dict[str, tuple[float, float]] = {}
+        if args.compare_checkout:
+            other = args.compare_checkout / ".venv" / "bin" / "kontakt"
+            for _round in range(args.worker_rounds):
+                for label in ("other", "this") if _round % 2 else ("this", "other"):
+                    best(checkouts, label, worker_rate(settings, tmp, events, "asyncio",
+                                                       KONTAKT if label == "this" else other))
     finally:
         broker.stop()
     load = os.getloadavg()
@@ -190,11 +209,16 @@ def main() -> None:
         print(f"{'worker ' + loop:<16}{rate:>10,.0f}{rate / base:>12.2f}{rate / raw:>8.2f}"
               f"{cpu * 1e6:>11.0f}  kontakt worker; / bare agent on the same loop "
               f"{rate / bare:.2f}")
-    best = max(rates, key=lambda n: rates[n])
+    if checkouts:
+        this, other = checkouts["this"][0], checkouts["other"][0]
+        print(f"worker, this checkout {this:,.0f} ev/s ({checkouts['this'][1] * 1e6:.0f} "
+              f"CPU µs/ev); {args.compare_checkout}: {other:,.0f} ev/s "
+              f"({checkouts['other'][1] * 1e6:.0f} CPU µs/ev); ratio {this / other:.2f}")
+    top = max(rates, key=lambda n: rates[n])
     print("RESULT " + json.dumps({
         "raw_consumer_events_per_s": round(raw),
         "bare_default_events_per_s": round(base),
-        "bare_best_events_per_s": round(rates[best]), "best_lever": best,
+        "bare_best_events_per_s": round(rates[top]), "best_lever": top,
         **{f"bare_{n.replace('-', '_')}_events_per_s": round(r) for n, r in rates.items()},
         **{f"worker_{loop}_events_per_s": round(r) for loop, (r, _c) in workers.items()},
     }))

@@ -253,13 +253,15 @@ def worker_env(settings: Settings, data_dir: Path) -> dict[str, str]:
 
 
 def start_worker(settings: Settings, tmp: Path, index: int = 0,
-                 extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+                 extra_env: dict[str, str] | None = None,
+                 kontakt: Path = KONTAKT) -> subprocess.Popen[bytes]:
     """One `kontakt worker`; several share the app id (one consumer group, partitions split
-    between them), each with its own data dir as each replica has its own volume."""
+    between them), each with its own data dir as each replica has its own volume. ``kontakt``:
+    another checkout's (bench/faust_levers.py --compare-checkout)."""
     data_dir = tmp / f"worker{index}"
     data_dir.mkdir(parents=True, exist_ok=True)
     log = (tmp / f"worker{index}.log").open("wb")
-    return subprocess.Popen([str(KONTAKT), "worker", "--loglevel", "info",
+    return subprocess.Popen([str(kontakt), "worker", "--loglevel", "info",
                              "--no-create-topics"],
                             env={**worker_env(settings, data_dir), **(extra_env or {})},
                             stdout=log, stderr=log)
