@@ -133,9 +133,11 @@ class ContactProcessor:
         self.open_clocks: dict[str, int] = {}
         #: entries the timer changed, to write to the table before their records are sent
         self._unwritten: dict[str, Entry] = {}
-        #: what recovered table values hold as timer records since their last event: it may
-        #: not have reached the broker before the crash, so the next on_timer sends it again
-        self._resend: list[emissions.Emission] = []
+        #: contacts whose recovered table value holds timer records since their last event:
+        #: they may not have reached the broker before the crash, so they are sent again,
+        #: once -- by the next on_timer, or first in the emission of the contact's next event
+        #: if that comes before (after it they would put an older outcome after the newer)
+        self._resend: dict[str, None] = {}
 
     def cached(self, contact_id: str) -> Entry | None:
         """The contact's entry if the processor holds it (no table read)."""
@@ -196,6 +198,9 @@ class ContactProcessor:
         emission = self._evaluate(entry, now, judged_at)
         alerts = entry.pending[0] + emission.alerts
         outcomes = entry.pending[1] + emission.outcomes
+        if self._resend and event.contact_id in self._resend:  # recovered, not re-sent yet
+            del self._resend[event.contact_id]
+            emission = emissions.Emission(alerts, outcomes, emission.signatures)
         entry.steps = [*entry.steps, [offset, alerts, outcomes]][-STEP_LOG:]
         entry.pending = [[], []]
         entry.unwritten = False  # the caller writes this entry (write_contacts)
@@ -258,7 +263,7 @@ class ContactProcessor:
         the cache. ``instants`` gets the instant each contact was due at (DeadlineHeap).
         The entries changed are then :meth:`take_unwritten`'s, for the caller to write.
         The first call after :meth:`rebuild` also returns the recovered timer records."""
-        out, self._resend = self._resend, []
+        out = self._pending_since_recovery(lookup)
         for contact_id in self.heap.pop_due(now, judged_at, instants):
             entry = self._cache.get(contact_id)
             if entry is None:
@@ -275,6 +280,23 @@ class ContactProcessor:
                 self._unwritten[contact_id] = entry
                 out.append(emission)
             self._remember(contact_id, entry)
+        return out
+
+    def _pending_since_recovery(
+        self, lookup: Callable[[str], bytes | None]
+    ) -> list[emissions.Emission]:
+        """The timer records the recovered table values held, of the contacts no event has
+        been folded into since (apply_event sends them first in its emission)."""
+        out: list[emissions.Emission] = []
+        resend, self._resend = self._resend, {}
+        for contact_id in resend:
+            entry = self._cache.get(contact_id)
+            if entry is None:
+                raw = lookup(contact_id)
+                entry = None if raw is None else decode_value(raw)
+            if entry is not None and (entry.pending[0] or entry.pending[1]):
+                out.append(emissions.Emission(list(entry.pending[0]), list(entry.pending[1]),
+                                              entry.signatures))
         return out
 
     def take_unwritten(self) -> list[tuple[str, Entry]]:
@@ -317,15 +339,14 @@ class ContactProcessor:
         self._cache.clear()
         self._metrics_due.clear()
         self._unwritten.clear()
-        self._resend = []
+        self._resend = {}
         self.open_clocks = {}
         horizon = now - self.metrics_cfg.keep_ms
         for _key, raw in items:
             entry = decode_value(raw)
             state = entry.state
             if entry.pending[0] or entry.pending[1]:
-                self._resend.append(emissions.Emission(
-                    list(entry.pending[0]), list(entry.pending[1]), entry.signatures))
+                self._resend[state.contact_id] = None
             for milestone, sig in entry.signatures.items():
                 if sig[0] == Status.OPEN.value:
                     self.open_clocks[milestone] = self.open_clocks.get(milestone, 0) + 1

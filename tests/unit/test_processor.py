@@ -273,3 +273,21 @@ def test_a_redelivered_offset_leaves_the_current_outcome_last() -> None:
     _, again = later.on_event(value, ev(1, EventType.QUEUED, 0), 0, 10, T0 + 51_000)
     assert again.outcomes[-1]["status"] == "met"
     assert again.outcomes[-1]["outcome_id"] == decode_value(value).steps[-1][2][-1]["outcome_id"]
+
+
+def test_timer_records_an_event_sent_after_a_restart_are_not_sent_again_after_it() -> None:
+    """Recovered with the timer's breach in its value, the contact's answer (in time, read
+    late) is folded before the first tick: its step sends the breach, then the met. The tick
+    must not send the breach again after them (the topic would end on 'breached')."""
+    policy = load_policy("rao-ues-2007")
+    proc = ContactProcessor(policy)
+    proc.on_event(None, ev(1, EventType.QUEUED, 0), 0, 0, T0)
+    proc.on_timer(T0 + 41_000, lambda c: None)
+    [(_, entry)] = proc.take_unwritten()
+    written = encode_value(entry)
+    restarted = ContactProcessor(policy)
+    restarted.rebuild([(b"c1", written)], T0 + 45_000)
+    value, emission = restarted.on_event(written, ev(2, EventType.ANSWERED, 30_000), 0, 1,
+                                         T0 + 46_000)
+    assert [o["status"] for o in emission.outcomes] == ["breached", "met"]
+    assert restarted.on_timer(T0 + 46_100, lambda c: value) == []
