@@ -138,7 +138,7 @@ class Settings(BaseSettings):
 
     # --- sink and analytics --------------------------------------------------------------
     sink_topics: str = Field(
-        default="contact-events,outcomes,alerts,metrics,acknowledgements,appeals",
+        default="contact-events,outcomes,alerts,metrics,acknowledgements,appeals,policies",
         description="Logical topics `kontakt sink` copies into ClickHouse (comma-separated).",
     )
     sink_group: str = Field(default="kontakt-sink", description="Consumer group of the sink.")

@@ -166,5 +166,7 @@ def outcome_record(outcome: Outcome, sig: Signature, now: int) -> dict[str, Any]
         "outcome_id": uuid5(revision),
         "warnings_crossed": [float(t) for t in outcome.warnings_crossed],
         "evaluated_at": now,
+        "policy_version": outcome.policy_version,
+        "policy": outcome.policy,
         **_common(outcome),
     }

@@ -71,6 +71,8 @@ class Outcome:
     ended_by: str | None = None  # event type that ended the clock (answered, abandoned, ...)
     paused: bool = False  # an open pause at `now`
     calendar: str = "24x7"
+    policy_version: int = 0  # the tenant's policy version that judged it; 0 = platform default
+    policy: str = ""  # the name of the policy that judged it
 
 
 _new_outcome = positional_constructor(Outcome)
@@ -205,7 +207,7 @@ def _plan(m: Milestone) -> _Plan:
     return plan
 
 
-def _clock(state: ContactState, m: Milestone, facts: _Facts, now: int) -> tuple[Outcome, list[Pause], Calendar] | None:  # noqa: E501
+def _clock(state: ContactState, m: Milestone, facts: _Facts, now: int, version: int = 0, policy: str = "") -> tuple[Outcome, list[Pause], Calendar] | None:  # noqa: E501
     times = facts.times
     starts = times.get(m.start)
     if not starts:
@@ -255,7 +257,7 @@ def _clock(state: ContactState, m: Milestone, facts: _Facts, now: int) -> tuple[
         _PLAIN[state.customer_category], state.office,
         None if ended_by is None else _PLAIN[ended_by],  # ended_by
         end is None and bool(pauses) and pauses[-1][1] is None,  # paused
-        m.calendar,
+        m.calendar, version, policy,
     )
     return outcome, pauses, cal
 
@@ -269,7 +271,7 @@ def evaluate(
     out = []
     for m in policy.milestones:
         if m.applies_to(state.channel, state.kind):
-            result = _clock(state, m, facts, now)
+            result = _clock(state, m, facts, now, policy.version, policy.name)
             if result is not None:
                 out.append(result[0])
     return out

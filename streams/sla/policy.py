@@ -66,6 +66,7 @@ class Policy:
     name: str
     milestones: tuple[Milestone, ...]
     description: str = ""
+    version: int = 0  # the tenant's policy version (streams.sla.versions); 0 = platform default
 
 
 def applicable(policy: Policy, channel: Channel, kind: Kind) -> tuple[Milestone, ...]:
