@@ -151,7 +151,8 @@ def _policy_document(raw: Any, where: str) -> dict[str, Any]:
     body = {k: v for k, v in raw.items() if k not in _SCOPE_KEYS}
     if "preset" in body:
         if set(body) != {"preset"}:
-            raise PolicyError(f"{where}: a preset stands alone; got also {sorted(set(body) - {'preset'})}")
+            extra = sorted(set(body) - {"preset"})
+            raise PolicyError(f"{where}: a preset stands alone; got also {extra}")
         if body["preset"] not in PRESETS:
             raise PolicyError(f"{where}.preset: unknown preset {body['preset']!r}; "
                               f"expected one of {', '.join(PRESETS)}")
@@ -196,7 +197,8 @@ def parse_version(doc: Mapping[str, Any], tenant: str, version: int, source: str
         raise PolicyError(f"{source}: expected a table (object)")
     unknown = set(doc) - _VERSION_KEYS
     if unknown:
-        raise PolicyError(f"{source}: unknown keys {sorted(unknown)}; allowed {sorted(_VERSION_KEYS)}")
+        raise PolicyError(f"{source}: unknown keys {sorted(unknown)}; "
+                          f"allowed {sorted(_VERSION_KEYS)}")
     if "effective_from" not in doc:
         raise PolicyError(f"{source}: missing required key 'effective_from'")
     if "default" not in doc:
