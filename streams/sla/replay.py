@@ -23,6 +23,7 @@ from streams.sla.clock import Outcome, Status, evaluate
 from streams.sla.fastparse import fast_event
 from streams.sla.policy import Policy
 from streams.sla.state import ContactState, build_state
+from streams.sla.versions import Rules, rules_of
 
 
 @contextmanager
@@ -135,20 +136,34 @@ def outcome_to_json(o: Outcome) -> dict[str, Any]:
         "kind": o.kind,
         "customer_category": o.customer_category,
         "office": o.office,
+        "policy": o.policy,
+        "policy_version": o.policy_version,
     }
 
 
 def evaluate_all(
-    states: dict[str, ContactState], policy: Policy, as_of: int
+    states: dict[str, ContactState], policy: Policy | Rules, as_of: int
 ) -> list[Outcome]:
-    """Outcomes of every contact at ``as_of``, sorted by contact_id then milestone."""
-    ids = [m.id for m in policy.milestones]
-    in_order = ids == sorted(ids)  # then evaluate's policy order is already milestone order
+    """Outcomes of every contact at ``as_of``, sorted by contact_id then milestone; each contact
+    judged by the policy ``policy`` selects for it (streams.sla.versions)."""
+    rules = rules_of(policy)
     out: list[Outcome] = []
     for cid in sorted(states):
-        found = evaluate(states[cid], policy, as_of)
-        out.extend(found if in_order else sorted(found, key=lambda o: o.milestone))
+        state = states[cid]
+        chosen = rules.for_state(state)
+        found = evaluate(state, chosen, as_of)
+        out.extend(found if _in_order(chosen) else sorted(found, key=_milestone_of))
     return out
+
+
+def _in_order(policy: Policy, _seen: dict[int, tuple[Policy, bool]] = {}) -> bool:  # noqa: B006
+    """True when evaluate's policy order is already milestone order (no sort needed); kept
+    per policy object, since a run meets only a few."""
+    hit = _seen.get(id(policy))
+    if hit is None or hit[0] is not policy:
+        ids = [m.id for m in policy.milestones]
+        hit = _seen[id(policy)] = (policy, ids == sorted(ids))
+    return hit[1]
 
 
 def ndjson_chunks(rows: list[dict[str, Any]], size: int = 256) -> Iterator[bytes]:
@@ -176,15 +191,20 @@ class ReplayResult:
     anomalies: dict[str, tuple[str, ...]]  # contact_id -> anomalies (contacts with any)
 
 
-def replay(lines: Iterable[str | bytes], policy: Policy, as_of: int | None = None) -> ReplayResult:
-    """Evaluate every contact in ``lines`` at ``as_of`` (default: the latest occurred_at)."""
+def replay(
+    lines: Iterable[str | bytes], policy: Policy | Rules, as_of: int | None = None
+) -> ReplayResult:
+    """Evaluate every contact in ``lines`` at ``as_of`` (default: the latest occurred_at), each
+    by the policy ``policy`` selects for it (a bare Policy judges them all)."""
     with paused_gc():
         # the events and states are freed when _replay returns, still inside the pause: the
         # collector, once back, never scans the millions of them (about 5% of the run)
         return _replay(lines, policy, as_of)
 
 
-def _replay(lines: Iterable[str | bytes], policy: Policy, as_of: int | None) -> ReplayResult:
+def _replay(
+    lines: Iterable[str | bytes], policy: Policy | Rules, as_of: int | None
+) -> ReplayResult:
     """One contact at a time: its state, its outcomes, its rows; then the next.
 
     Each contact's events, state and Outcomes are freed as soon as its rows exist, so memory
@@ -194,8 +214,7 @@ def _replay(lines: Iterable[str | bytes], policy: Policy, as_of: int | None) -> 
     loaded = load_events(lines)
     when = as_of if as_of is not None else loaded.latest
     groups = loaded.events
-    ids = [m.id for m in policy.milestones]
-    in_order = ids == sorted(ids)  # then evaluate's policy order is already milestone order
+    rules = rules_of(policy)
     rows: list[dict[str, Any]] = []
     anomalies: dict[str, tuple[str, ...]] = {}
     for cid in sorted(groups):
@@ -203,8 +222,9 @@ def _replay(lines: Iterable[str | bytes], policy: Policy, as_of: int | None) -> 
         if state.anomalies:
             anomalies[cid] = state.anomalies
         if when is not None:
-            found = evaluate(state, policy, when)
-            if not in_order:
+            chosen = rules.for_state(state)
+            found = evaluate(state, chosen, when)
+            if not _in_order(chosen):
                 found.sort(key=_milestone_of)
             rows.extend([outcome_to_json(o) for o in found])
     return ReplayResult(rows, loaded.errors, when, anomalies)

@@ -138,6 +138,23 @@ def policy_for_state(book: PolicyBook, fallback: Policy, state: ContactState) ->
                   state.events[0].occurred_at)
 
 
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """What judges contacts: the platform's default policy and the tenants' versions. The
+    worker, replay, ``kontakt sla evaluate``, backfill and what-if all ask it, so they agree."""
+
+    fallback: Policy
+    book: PolicyBook = field(default_factory=dict)
+
+    def for_state(self, state: ContactState) -> Policy:
+        return policy_for_state(self.book, self.fallback, state)
+
+
+def rules_of(policy: Policy | Rules) -> Rules:
+    """A bare policy judges every tenant at every instant: Rules with no versions."""
+    return policy if isinstance(policy, Rules) else Rules(policy)
+
+
 # --- version documents -----------------------------------------------------------------------
 def preset_document(name: str) -> dict[str, Any]:
     text = resources.files("streams.sla.presets").joinpath(f"{name}.toml").read_text("utf-8")

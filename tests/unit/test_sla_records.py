@@ -17,7 +17,7 @@ EVENT = ("e1", "c1", "t", "kursk", Channel.PHONE, EventType.QUEUED, 5, Kind.OUTA
 STATE = ("c1", "t", "kursk", Channel.PHONE, Kind.OUTAGE, CustomerCategory.VETERAN, None,
          (ContactEvent(*EVENT),), ("odd",))
 OUTCOME = ("c1", "phone.answer", Status.OPEN, 1, 40_001, None, 7, 40_000, (0.5,), "t", "kursk",
-           "phone", "inquiry", "standard", "o", "answered", True, "24x7")
+           "phone", "inquiry", "standard", "o", "answered", True, "24x7", 2, "own")
 
 
 @pytest.mark.parametrize(("cls", "values"), [(ContactEvent, EVENT), (ContactState, STATE),

@@ -150,6 +150,7 @@ def _row(o: Outcome) -> dict[str, Any]:
         "ended_by": o.ended_by, "paused": o.paused, "calendar": o.calendar,
         "tenant": o.tenant, "region": o.region, "channel": o.channel, "kind": o.kind,
         "customer_category": o.customer_category, "office": o.office,
+        "policy": o.policy, "policy_version": o.policy_version,
     }
 
 
