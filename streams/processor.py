@@ -30,6 +30,7 @@ from streams.live_metrics import LiveMetrics, MetricsConfig, facts_of
 from streams.sla.clock import Outcome, Status, evaluate, next_change
 from streams.sla.policy import Policy
 from streams.sla.state import ContactState, fold, state_from_dict, state_to_dict
+from streams.sla.versions import Rules, rules_of
 from streams.timers import DeadlineHeap
 
 #: Allowed lateness per (tenant, channel) in ms; "*" as the tenant matches every tenant.
@@ -115,12 +116,13 @@ class ContactProcessor:
 
     def __init__(
         self,
-        policy: Policy,
+        policy: Policy | Rules,
         metrics: MetricsConfig | None = None,
         cache_size: int = 200_000,
         lateness: Lateness | None = None,
     ) -> None:
-        self.policy = policy
+        #: the platform default and the tenants' versions; the policy feed replaces it live
+        self.rules: Rules = rules_of(policy)
         self.lateness: Lateness = dict(lateness or {})
         self.metrics_cfg = metrics or MetricsConfig()
         self.heap = DeadlineHeap()
@@ -220,7 +222,7 @@ class ContactProcessor:
         if judge < entry.judged:
             judge = entry.judged
         entry.judged = judge
-        outcomes = evaluate(state, self.policy, judge, now)
+        outcomes = evaluate(state, self.rules.for_state(state), judge, now)
         before = entry.signatures
         emission = emissions.diff(outcomes, before, now)
         entry.signatures = emission.signatures
@@ -240,7 +242,7 @@ class ContactProcessor:
         running = any(o.status is Status.OPEN and not o.paused for o in outcomes)
         if not running and state.events[-1].occurred_at <= now:
             return None
-        return next_change(state, self.policy, judge, now)
+        return next_change(state, self.rules.for_state(state), judge, now)
 
     def _count_open(self, before: Mapping[str, emissions.Signature],
                     records: list[dict[str, Any]]) -> None:
@@ -353,10 +355,11 @@ class ContactProcessor:
             if state.events[-1].occurred_at < horizon and not _has_open(entry):
                 continue
             late = self.late_ms(state)
-            outcomes = evaluate(state, self.policy, now - late, now)
+            policy = self.rules.for_state(state)
+            outcomes = evaluate(state, policy, now - late, now)
             self._metrics_for(entry.partition).update(state.contact_id, _facts(state, outcomes))
             changed = emissions.diff(outcomes, entry.signatures, now).changed
-            later = next_change(state, self.policy, now - late, now)
+            later = next_change(state, policy, now - late, now)
             nxt = now if changed else (None if later is None else later + late)
             self.heap.schedule(state.contact_id, nxt, entry.partition)
 

@@ -43,6 +43,14 @@ def run_worker(loglevel: str = "info", create_topics: bool = True) -> None:
     except PolicyError as exc:
         raise UserError(f"KONTAKT_SLA_POLICY: {exc}") from None
     worker.beacon = _beacon(settings.data_dir)
+    from streams.policy_feed import attach
+
+    try:
+        attach(worker, settings)  # the tenants' policy versions: read now, followed live
+    except (TimeoutError, OSError) as exc:
+        raise UserError(f"cannot read the policy versions from {settings.kafka_bootstrap}: "
+                        f"{exc}; start the broker (kontakt up) or set KONTAKT_KAFKA_BOOTSTRAP"
+                        ) from None
     if settings.worker_metrics_port:
         from services.metrics.serve import serve_metrics
         from streams.metrics import WorkerMetrics
