@@ -34,6 +34,15 @@ PolicyOpt = Annotated[
         "(default: KONTAKT_SLA_POLICY, else rao-ues-2007).",
     ),
 ]
+VersionsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--policies",
+        help="A TOML file of tenants' policy versions ([[versions]] tables: tenant, "
+        "effective_from, default, overrides; docs/sla.md). Each contact is judged by its "
+        "tenant's version in force at its first event; --policy judges the rest.",
+    ),
+]
 InputOpt = Annotated[
     Path | None,
     typer.Option("--input", "-i", help="NDJSON file of canonical events (default: stdin)."),
@@ -61,12 +70,15 @@ def _open_input(path: Path | None) -> Iterator[BinaryIO]:
         yield handle
 
 
-def _policy(name: str | None) -> Any:
+def _policy(name: str | None, versions: Path | None = None) -> Any:
+    """The Policy named (or the setting's), with the versions file's tenants over it."""
     from services.settings import load_settings
     from streams.sla.policy import PolicyError, load_policy
+    from streams.sla.versions import Rules, load_versions
 
     try:
-        return load_policy(name if name is not None else load_settings().sla_policy)
+        policy = load_policy(name if name is not None else load_settings().sla_policy)
+        return policy if versions is None else Rules(policy, load_versions(str(versions)))
     except PolicyError as exc:
         raise UserError(str(exc)) from None
 
@@ -92,6 +104,7 @@ def _report_errors(errors: list[Any]) -> None:
 @sla_app.command("evaluate")
 def evaluate_cmd(
     policy: PolicyOpt = None,
+    policies: VersionsOpt = None,
     as_of: AsOfOpt = None,
     input_path: InputOpt = None,
 ) -> None:
@@ -102,7 +115,7 @@ def evaluate_cmd(
     """
     from streams.sla.replay import ndjson_chunks, replay
 
-    pol, when = _policy(policy), _as_of(as_of)
+    pol, when = _policy(policy, policies), _as_of(as_of)
     with _open_input(input_path) as stream:
         result = replay(stream, pol, when)
     out = sys.stdout.buffer
@@ -121,6 +134,7 @@ def evaluate_cmd(
 def explain_cmd(
     contact_id: Annotated[str, typer.Argument(help="The contact to explain.")],
     policy: PolicyOpt = None,
+    policies: VersionsOpt = None,
     as_of: AsOfOpt = None,
     input_path: InputOpt = None,
 ) -> None:
@@ -129,7 +143,7 @@ def explain_cmd(
     from streams.sla.replay import load_events
     from streams.sla.state import build_state
 
-    pol, when = _policy(policy), _as_of(as_of)
+    pol, when = _policy(policy, policies), _as_of(as_of)
     with _open_input(input_path) as stream:
         loaded = load_events(stream)
     events = loaded.events.get(contact_id)
@@ -174,6 +188,7 @@ def _csv(rows: list[dict[str, Any]]) -> str:
 @sla_app.command("metrics")
 def metrics_cmd(
     policy: PolicyOpt = None,
+    policies: VersionsOpt = None,
     as_of: AsOfOpt = None,
     input_path: InputOpt = None,
     by: Annotated[
@@ -201,6 +216,7 @@ def metrics_cmd(
     from services.settings import load_settings
     from streams.sla.metrics import check_group_by, compliance, queue_metrics, queue_thresholds
     from streams.sla.replay import evaluate_all, load_events, paused_gc
+    from streams.sla.versions import rules_of
 
     if output_format not in ("table", "json", "csv"):
         raise UserError(f"--format {output_format!r}: use table, json or csv")
@@ -208,7 +224,7 @@ def metrics_cmd(
         group_by = check_group_by([g.strip() for g in by.split(",") if g.strip()])
     except ValueError as exc:
         raise UserError(f"--by: {exc}") from None
-    pol, when = _policy(policy), _as_of(as_of)
+    pol, when = _policy(policy, policies), _as_of(as_of)
     short_ms = (load_settings().worker_short_abandon_ms if short_abandon_seconds is None
                 else round(short_abandon_seconds * 1000))
     reports: dict[str, list[dict[str, Any]]] = {"queue": [], "compliance": []}
@@ -218,7 +234,7 @@ def metrics_cmd(
         states = loaded.states()
         if at is not None:
             reports["queue"] = queue_metrics(
-                states.values(), at, thresholds=queue_thresholds(pol),
+                states.values(), at, thresholds=queue_thresholds(rules_of(pol).fallback),
                 default_threshold_ms=round(threshold_seconds * 1000),
                 short_abandon_ms=short_ms, group_by=group_by,
             )

@@ -16,6 +16,7 @@ from streams.sla.policy import Policy
 from streams.sla.regions import timezone_for
 from streams.sla.replay import format_instant
 from streams.sla.state import ContactState
+from streams.sla.versions import Rules, rules_of, version_at
 
 
 def human_duration(ms: int) -> str:
@@ -34,8 +35,14 @@ def _local(epoch_ms: int, zone: ZoneInfo) -> str:
     return datetime.fromtimestamp(epoch_ms / 1000, zone).strftime("%a %Y-%m-%d %H:%M:%S")
 
 
-def explain(state: ContactState, policy: Policy, now: int) -> list[str]:
-    """Timeline lines of ``state`` under ``policy`` evaluated at ``now``."""
+def explain(state: ContactState, policy: Policy | Rules, now: int) -> list[str]:
+    """Timeline lines of ``state`` evaluated at ``now`` under ``policy`` (or the version of its
+    tenant's rules that ``policy`` selects for it)."""
+    rules = rules_of(policy)
+    policy = rules.for_state(state)
+    judged_by = (f"policy {policy.name}" if not policy.version else
+                 f"policy {policy.name}, {state.tenant} version {policy.version} "
+                 f"(in force from {format_instant(_in_force(rules, state))})")
     zone_name = timezone_for(state.region)
     zone = ZoneInfo(zone_name)
     first = state.events[0].occurred_at
@@ -43,7 +50,7 @@ def explain(state: ContactState, policy: Policy, now: int) -> list[str]:
         f"contact {state.contact_id}  tenant {state.tenant}  region {state.region} ({zone_name})",
         f"channel {state.channel.value}  kind {state.kind.value}  "
         f"category {state.customer_category.value}  office {state.office or '-'}",
-        f"policy {policy.name}, evaluated at {format_instant(now)}",
+        f"{judged_by}, evaluated at {format_instant(now)}",
         "",
         "events (UTC | local | since first):",
     ]
@@ -72,3 +79,8 @@ def explain(state: ContactState, policy: Policy, now: int) -> list[str]:
             f" ({used}); warnings crossed: {warned}",
         ]
     return lines
+
+
+def _in_force(rules: Rules, state: ContactState) -> int:
+    found = version_at(rules.book, state.tenant, state.events[0].occurred_at)
+    return 0 if found is None else found.effective_from
