@@ -210,3 +210,15 @@ default = { preset = "minenergo-186" }
     path.write_text("[[versions]]\neffective_from = 1\n", encoding="utf-8")
     with pytest.raises(PolicyError, match=r"versions\[0\]: needs tenant"):
         load_versions(str(path))
+
+
+def test_the_versions_file_in_docs_sla_md_loads_and_selects_as_it_says(tmp_path: Path) -> None:
+    text = (Path(__file__).parents[2] / "docs" / "sla.md").read_text(encoding="utf-8")
+    start = text.index("# a versions file")
+    path = tmp_path / "versions.toml"
+    path.write_text(text[start:text.index("```", start)], encoding="utf-8")
+    book = load_versions(str(path))
+    march = at("2026-03-01T00:00:00+03:00")
+    assert select(book, FALLBACK, "mrsk-center", "77", None, march).name == "moscow-20s"
+    assert select(book, FALLBACK, "mrsk-center", "77", None, march - 1).name == "minenergo-186"
+    assert select(book, FALLBACK, "mrsk-center", "kursk", None, march).name == "minenergo-186"
