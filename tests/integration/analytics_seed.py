@@ -38,6 +38,8 @@ def outcome(
     evaluated: str | None = None,
     office: str | None = None,
     category: str = "standard",
+    policy_version: int = 0,
+    policy: str = "rao-ues-2007",
 ) -> dict[str, Any]:
     start = at(started)
     return {
@@ -58,6 +60,8 @@ def outcome(
         "contact_kind": "inquiry",
         "customer_category": category,
         "office": office,
+        "policy_version": policy_version,
+        "policy": policy,
     }
 
 
