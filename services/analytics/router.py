@@ -130,7 +130,10 @@ def sla_report(
     """Counts per status and service level (met / (met + breached)) of the milestone clocks
     that started in [from, to) -- plain dates are local days, `to` included -- filtered and
     grouped by channel, region, office, category, milestone, kind, day or month (local time
-    of the region). Grouped by region, each row also names it (region_name, in ``lang``)."""
+    of the region), or policy_version and policy: the tenant's policy version that judged each
+    clock (0 = the platform default) and the policy's name, so that periods under different
+    rules are not mixed. Grouped by region, each row also names it (region_name, in
+    ``lang``)."""
     settings = _settings(request)
     try:
         filters = report_filters(
