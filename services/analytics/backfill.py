@@ -39,7 +39,7 @@ class BackfillResult:
 
 def clear(warehouse: Warehouse, scope: Scope) -> None:
     """Remove the projection rows the rebuild replaces (see the module docstring)."""
-    if scope.start_ms is not None or scope.end_ms is not None:
+    if scope.start_ms is not None or scope.end_ms is not None or scope.regions:
         return
     for table in PROJECTIONS:
         if scope.tenant is None:

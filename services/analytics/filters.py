@@ -39,6 +39,11 @@ class Dimension(StrEnum):
     KIND = "kind"
     DAY = "day"
     MONTH = "month"
+    #: the tenant's policy version that judged the clock (0: the platform default), and the
+    #: policy's name: the rules a figure was measured against, so periods under different
+    #: rules are compared like with like
+    POLICY_VERSION = "policy_version"
+    POLICY = "policy"
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ skipping FINAL keeps the scan cheap.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from schemas.events import Channel, ContactEvent, CustomerCategory, EventType, Kind
@@ -25,6 +26,17 @@ from streams.sla.policy import Policy
 from streams.sla.state import build_state
 
 Progress = Callable[[int], None]  # called with the number of contacts just evaluated
+
+
+class TooManyContacts(ValueError):
+    """The period holds more contacts than one re-evaluation may take on; narrow it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluated:
+    contacts: int
+    as_of: int | None  # the latest stored event of the contacts: the evaluation instant
+    outcomes: list[list[Outcome]]  # one list per policy, in the order given
 
 
 #: enum members by value: a dict lookup is several times cheaper than Enum(value), which the
@@ -92,6 +104,36 @@ def evaluate_contacts(
         for i, policy in enumerate(policies):
             out[i].extend(evaluate(state, policy, as_of))
     return out
+
+
+def evaluate_scope(
+    warehouse: Warehouse,
+    policies: Sequence[Policy],
+    scope: Scope,
+    *,
+    max_contacts: int | None = None,
+    on_total: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
+) -> Evaluated:
+    """Every contact in scope, re-evaluated under each policy at the latest stored event (as
+    `kontakt sla evaluate` does), bucket by bucket; TooManyContacts above ``max_contacts``."""
+    total = count_contacts(warehouse, scope)
+    if max_contacts is not None and total > max_contacts:
+        raise TooManyContacts(
+            f"{total} contacts in the period, more than {max_contacts}; narrow --from/--to"
+        )
+    if on_total is not None:
+        on_total(total)
+    when = latest_instant(warehouse, scope)
+    out: list[list[Outcome]] = [[] for _ in policies]
+    if when is None:
+        return Evaluated(0, None, out)
+    for bucket in contacts_in_buckets(warehouse, scope, buckets_for(total)):
+        for mine, got in zip(out, evaluate_contacts(bucket, policies, when), strict=True):
+            mine.extend(got)
+        if progress is not None:
+            progress(len(bucket))
+    return Evaluated(total, when, out)
 
 
 def latest_instant(warehouse: Warehouse, scope: Scope) -> int | None:

@@ -21,6 +21,8 @@ GROUP_EXPR: dict[Dimension, str] = {
     Dimension.KIND: "contact_kind",
     Dimension.DAY: "toDate(started_local)",
     Dimension.MONTH: "toStartOfMonth(started_local)",
+    Dimension.POLICY_VERSION: "policy_version",
+    Dimension.POLICY: "policy",
 }
 
 #: Filter -> (clause, parameter name); a clause is included only when values are given.

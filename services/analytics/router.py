@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 
 from schemas.events import Channel, format_timestamp
 from schemas.units import DAY_MS, HOUR_MS
-from services.analytics import reports
+from services.analytics import regulatory, reports
 from services.analytics.filters import (
     TOKEN,
     Dimension,
@@ -27,7 +27,9 @@ from services.analytics.filters import (
     parse_instant,
     report_filters,
     tokens,
+    zone_for_regions,
 )
+from services.analytics.history import TooManyContacts
 from services.analytics.params import (
     Categories,
     Channels,
@@ -40,6 +42,7 @@ from services.analytics.params import (
     Start,
     enum_values,
 )
+from services.analytics.scope import Scope as HistoryScope
 from services.analytics.sql import epoch_ms, instant, settings_clause
 from services.auth import Principal, Scope, require_scope
 from services.labels import LangParam, name_columns, name_rows
@@ -130,7 +133,10 @@ def sla_report(
     """Counts per status and service level (met / (met + breached)) of the milestone clocks
     that started in [from, to) -- plain dates are local days, `to` included -- filtered and
     grouped by channel, region, office, category, milestone, kind, day or month (local time
-    of the region). Grouped by region, each row also names it (region_name, in ``lang``)."""
+    of the region), or policy_version and policy: the tenant's policy version that judged each
+    clock (0 = the platform default) and the policy's name, so that periods under different
+    rules are not mixed. Grouped by region, each row also names it (region_name, in
+    ``lang``)."""
     settings = _settings(request)
     try:
         filters = report_filters(
@@ -241,12 +247,23 @@ def regulatory_report(
     principal: Reader,
     year: Annotated[int, Query(ge=2000, le=2100, description="The report year N")],
     region: Regions = None,
+    service_levels: Annotated[bool, Query(
+        description="Add the service levels of year N's contacts per milestone (for a grid "
+                    "company re-evaluated under order 186; false: the counts only)")] = True,
 ) -> dict[str, Any]:
     """Appeals, complaints and service requests by channel for year N and N-1 (order 186,
-    appendix 7), counted once per contact, by the local year of its first event."""
+    appendix 7), counted once per contact, by the local year of its first event.
+
+    With ``service_levels`` (the default), also per milestone the service level of the
+    contacts whose first event is in local year N: ``regulatory`` is the figure to report --
+    for a grid company (the key's tenant type) its contacts re-evaluated under the
+    minenergo-186 preset whatever its own, maybe stricter, targets, with ``own_policy`` (the
+    outcomes as its own policy versions judged them) beside it; for other tenants their own
+    (services/analytics/regulatory.py)."""
     settings = _settings(request)
     try:
         regions = tokens("region", region)
+        zone = zone_for_regions(regions)
     except FilterError as exc:
         raise HTTPException(422, str(exc)) from None
     params: dict[str, Any] = {
@@ -274,7 +291,23 @@ def regulatory_report(
             "channel": entry["channel"], str(year): current, str(year - 1): previous,
             "change": {k: current[k] - previous[k] for k in empty},
         })
-    return {"tenant": principal.tenant, "year": year, "rows": out}
+    report: dict[str, Any] = {"tenant": principal.tenant, "year": year, "rows": out}
+    if service_levels:
+        scope = HistoryScope(principal.tenant, parse_instant("year", f"{year}-01-01", zone),
+                             parse_instant("year", f"{year}-12-31", zone, end=True), regions)
+        try:
+            levels = regulatory.service_levels(
+                _warehouse(request), principal.tenant_type, scope,
+                settings_sql=settings_clause(settings.query_max_execution_s),
+                max_contacts=settings.whatif_max_contacts)
+        except TooManyContacts as exc:
+            raise HTTPException(422, f"service levels: {exc} (name regions, or "
+                                "service_levels=false for the counts)") from None
+        report["service_levels"] = {
+            "basis": levels.basis, "contacts": levels.contacts,
+            "as_of": None if levels.as_of is None else format_timestamp(levels.as_of),
+            "rows": levels.rows}
+    return report
 
 
 @router.get("/metrics/live", summary="Live contact-centre figures")

@@ -60,6 +60,8 @@ def _scope_where(scope: Scope) -> str:
     clauses = ["1"]
     if scope.tenant is not None:
         clauses.append("tenant = {tenant:String}")
+    if scope.regions:
+        clauses.append("region IN {regions:Array(String)}")
     return " AND ".join(clauses)
 
 
@@ -118,18 +120,20 @@ def stale_contacts() -> str:
     )
 
 
+def contacts_in_scope(scope: Scope) -> str:
+    """The ids of the contacts whose first event lies in scope (no bucket)."""
+    return (f"SELECT contact_id FROM {EVENTS} WHERE {_scope_where(scope)} "
+            f"GROUP BY contact_id HAVING {_first_seen_having(scope)}")
+
+
 def count_contacts(scope: Scope) -> str:
-    return (
-        f"SELECT count() FROM (SELECT contact_id FROM {EVENTS} WHERE {_scope_where(scope)} "
-        f"GROUP BY contact_id HAVING {_first_seen_having(scope)})"
-    )
+    return f"SELECT count() FROM ({contacts_in_scope(scope)})"
 
 
 def latest_event(scope: Scope) -> str:
     return (
         f"SELECT max(occurred_at), count() FROM {EVENTS} WHERE {_scope_where(scope)} "
-        f"AND contact_id IN (SELECT contact_id FROM {EVENTS} WHERE {_scope_where(scope)} "
-        f"GROUP BY contact_id HAVING {_first_seen_having(scope)})"
+        f"AND contact_id IN ({contacts_in_scope(scope)})"
     )
 
 
@@ -141,6 +145,8 @@ def scope_params(scope: Scope, bucket: int, buckets: int) -> dict[str, Any]:
         params["start"] = instant(scope.start_ms)
     if scope.end_ms is not None:
         params["end"] = instant(scope.end_ms)
+    if scope.regions:
+        params["regions"] = list(scope.regions)
     return params
 
 

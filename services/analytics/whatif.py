@@ -13,14 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.analytics import history
+from services.analytics.history import TooManyContacts as TooManyContacts  # re-exported
 from services.analytics.scope import Scope
 from services.ports import Warehouse
 from streams.sla.metrics import compliance
 from streams.sla.policy import Policy
-
-
-class TooManyContacts(ValueError):
-    """The period holds more contacts than one what-if may re-evaluate; narrow it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,24 +65,12 @@ def run_whatif(
     on_total: Callable[[int], None] | None = None,
     progress: history.Progress | None = None,
 ) -> WhatIf:
-    total = history.count_contacts(warehouse, scope)
-    if max_contacts is not None and total > max_contacts:
-        raise TooManyContacts(
-            f"{total} contacts in the period, more than {max_contacts}; narrow --from/--to"
-        )
-    if on_total is not None:
-        on_total(total)
-    when = history.latest_instant(warehouse, scope)
-    if when is None:
+    done = history.evaluate_scope(warehouse, [actual, candidate], scope,
+                                  max_contacts=max_contacts, on_total=on_total,
+                                  progress=progress)
+    if done.as_of is None:
         return WhatIf(0, None, [])
-    outcomes_a: list[Any] = []
-    outcomes_w: list[Any] = []
-    for bucket in history.contacts_in_buckets(warehouse, scope, history.buckets_for(total)):
-        got_a, got_w = history.evaluate_contacts(bucket, [actual, candidate], when)
-        outcomes_a.extend(got_a)
-        outcomes_w.extend(got_w)
-        if progress is not None:
-            progress(len(bucket))
+    outcomes_a, outcomes_w = done.outcomes
     rows = side_by_side(
         compliance(outcomes_a, group_by=group_by), compliance(outcomes_w, group_by=group_by),
         group_by,
@@ -95,7 +80,7 @@ def run_whatif(
     for row in rows:
         row["actual_target_s"] = _seconds(targets_a.get(row["milestone"]))
         row["whatif_target_s"] = _seconds(targets_w.get(row["milestone"]))
-    return WhatIf(total, when, rows)
+    return WhatIf(done.contacts, done.as_of, rows)
 
 
 def _seconds(ms: int | None) -> float | None:

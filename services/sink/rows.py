@@ -17,6 +17,7 @@ import orjson
 
 from schemas.codec import DecodeError, decode
 from services.sink.batch import Row
+from streams.sla.versions import POLICY_RECORD, scope_key, versions_of_record
 
 EVENT_COLUMNS: tuple[str, ...] = (
     "event_id", "contact_id", "tenant", "region", "channel", "type", "occurred_at", "kind",
@@ -26,7 +27,7 @@ EVENT_COLUMNS: tuple[str, ...] = (
 OUTCOME_COLUMNS: tuple[str, ...] = (
     "outcome_id", "tenant", "contact_id", "milestone", "status", "started_at", "due_at",
     "stopped_at", "elapsed_ms", "target_ms", "warnings_crossed", "evaluated_at", "region",
-    "channel", "contact_kind", "customer_category", "office",
+    "channel", "contact_kind", "customer_category", "office", "policy_version", "policy",
 )
 ALERT_COLUMNS: tuple[str, ...] = (
     "alert_id", "alert", "tenant", "region", "channel", "contact_kind", "customer_category",
@@ -50,6 +51,12 @@ APPEAL_LINK_COLUMNS: tuple[str, ...] = (
     "tenant", "contact_id", "appeal_id", "appeal_started_at", "window_ms", "linked_at",
 )
 
+#: schemas/clickhouse/014_policy_versions.sql: one row per (tenant, version, scope)
+POLICY_VERSION_COLUMNS: tuple[str, ...] = (
+    "tenant", "policy_version", "scope", "region", "queue", "effective_from", "published_at",
+    "published_by", "comment", "policy", "document", "milestones", "target_ms",
+)
+
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "events": EVENT_COLUMNS,
     "outcomes": OUTCOME_COLUMNS,
@@ -57,6 +64,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "metrics": METRIC_COLUMNS,
     "remediation": REMEDIATION_COLUMNS,
     "appeal_links": APPEAL_LINK_COLUMNS,
+    "policy_versions": POLICY_VERSION_COLUMNS,
 }
 
 TableRows = list[tuple[str, Row]]
@@ -160,6 +168,26 @@ def appeal_rows(datum: Mapping[str, Any]) -> TableRows:
         for cid in d["contact_ids"] or [d["appeal_id"]]  # the first contact is the appeal's id
     ]  # fmt: skip
 
+def policy_version_rows(datum: Mapping[str, Any]) -> TableRows:
+    """A tenant's policy history (schemas/avro/PolicyVersionPublished): one policy_versions row
+    per version and scope (the version's default, then each override), parsed by the core's own
+    versions_of_record, so the rows say what the worker reads. Every record re-carries the whole
+    history; the copies have the same key and content and collapse. A document the core cannot
+    parse raises PolicyError (a ValueError): the record is undecodable, not half-stored."""
+    rows: TableRows = []
+    for v in versions_of_record(datum):
+        scopes = [(None, None, v.default), *((o.region, o.queue, o.policy) for o in v.overrides)]
+        for region, queue, policy in scopes:
+            scope = scope_key(region, queue)
+            rows.append(("policy_versions", (
+                v.tenant, v.version, scope, region, queue, v.effective_from, v.published_at,
+                v.published_by, v.comment, policy.name,
+                orjson.dumps(v.documents[scope], option=orjson.OPT_SORT_KEYS).decode(),
+                [m.id for m in policy.milestones], [m.target_ms for m in policy.milestones],
+            )))
+    return rows
+
+
 MAPPERS: dict[str, Callable[[Mapping[str, Any]], TableRows]] = {
     "ContactEventRecorded": event_rows,
     "MilestoneOutcomeEvaluated": outcome_rows,
@@ -171,6 +199,7 @@ MAPPERS: dict[str, Callable[[Mapping[str, Any]], TableRows]] = {
     "FollowUpMarked": follow_up_rows,
     "RemediationRecorded": remediation_rows,
     "AppealUpdated": appeal_rows,
+    POLICY_RECORD: policy_version_rows,
 }
 
 

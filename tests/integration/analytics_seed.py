@@ -38,6 +38,8 @@ def outcome(
     evaluated: str | None = None,
     office: str | None = None,
     category: str = "standard",
+    policy_version: int = 0,
+    policy: str = "rao-ues-2007",
 ) -> dict[str, Any]:
     start = at(started)
     return {
@@ -58,6 +60,8 @@ def outcome(
         "contact_kind": "inquiry",
         "customer_category": category,
         "office": office,
+        "policy_version": policy_version,
+        "policy": policy,
     }
 
 
@@ -109,9 +113,14 @@ def alert(tenant: str, contact: str, kind: str, when: str) -> dict[str, Any]:
     }
 
 
+V1: dict[str, Any] = {"policy_version": 1, "policy": "rao-ues-2007"}
+V2: dict[str, Any] = {"policy_version": 2, "policy": "kursk-strict"}
+
 OUTCOMES = [
-    outcome(A, "a1", "phone", "tver", "met", 30, "2026-03-10T09:00:00Z"),
-    outcome(A, "a2", "phone", "tver", "breached", 60, "2026-03-10T10:00:00Z"),
+    # policy versions: a1, a2 and a4 judged by A's version 1, every revision of a3 by version 2
+    # (Kursk's own rules), a5 and a9 by the platform default (version 0)
+    outcome(A, "a1", "phone", "tver", "met", 30, "2026-03-10T09:00:00Z", **V1),
+    outcome(A, "a2", "phone", "tver", "breached", 60, "2026-03-10T10:00:00Z", **V1),
     # a3: an older open revision, the final met revision, and that revision redelivered
     outcome(
         A,
@@ -122,11 +131,13 @@ OUTCOMES = [
         5,
         "2026-03-11T09:00:00Z",
         evaluated="2026-03-11T09:00:05Z",
+        **V2,
     ),
-    outcome(A, "a3", "phone", "kursk", "met", 20, "2026-03-11T09:00:00Z"),
-    outcome(A, "a3", "phone", "kursk", "met", 20, "2026-03-11T09:00:00Z"),
+    outcome(A, "a3", "phone", "kursk", "met", 20, "2026-03-11T09:00:00Z", **V2),
+    outcome(A, "a3", "phone", "kursk", "met", 20, "2026-03-11T09:00:00Z", **V2),
     outcome(
-        A, "a4", "email", "tver", "met", 3600, "2026-03-10T09:00:00Z", milestone="email.dispatch"
+        A, "a4", "email", "tver", "met", 3600, "2026-03-10T09:00:00Z", milestone="email.dispatch",
+        **V1,
     ),
     outcome(
         A,

@@ -22,6 +22,8 @@ from services.adapters.chdb_warehouse import ChdbWarehouse
 from tests.fixtures.analytics_seed import (
     MOSCOW_MS,
     NOW_MS,
+    POLICY_EFFECTIVE_MS,
+    TARGETS,
     Contact,
     H,
     Outcome,
@@ -246,6 +248,19 @@ def open_appeals(seed: Seed) -> Rows:
     return sorted((ch, step, n) for (ch, step), n in steps.items())
 
 
+def phone_by_policy_version(seed: Seed) -> Rows:
+    status: dict[tuple[int, str], Counter[str]] = defaultdict(Counter)
+    for o in seed.outcomes:
+        if o.milestone == "phone.answer" and in_local(o.started, *OCT):
+            status[(o.policy_version, o.policy)][o.status] += 1
+    in_force = _dt(POLICY_EFFECTIVE_MS)
+    return [
+        (v, p, in_force if v else None, TARGETS["phone.answer"] / 1000 if v else None,
+         sum(s.values()), s["met"], s["breached"], s["met"] / (s["met"] + s["breached"]))
+        for (v, p), s in sorted(status.items())
+    ]  # fmt: skip
+
+
 EXPECTED: dict[str, Callable[[Seed], Rows]] = {
     "tver_waits_over_40s_by_hour": tver_waits,
     "complaints_past_30_days": complaints,
@@ -262,6 +277,7 @@ EXPECTED: dict[str, Callable[[Seed], Rows]] = {
     "tver_15m_windows": tver_windows,
     "follow_up_share_by_kind": follow_ups,
     "open_appeals_by_step": open_appeals,
+    "phone_calls_by_policy_version": phone_by_policy_version,
 }
 
 

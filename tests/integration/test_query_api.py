@@ -93,6 +93,30 @@ def test_compliance_filters_and_multi_group_by(api: dict[str, Any]) -> None:
     assert [(x["office"], x["breached"]) for x in office.json()["rows"]] == [("tver-1", 1)]
 
 
+def test_compliance_by_policy_version_compares_like_with_like(api: dict[str, Any]) -> None:
+    """Each clock under the version that judged it; a3's older revision (the same version)
+    does not count, and a5, judged by the platform default, is version 0."""
+    r = api["client"].get("/v1/reports/sla", headers=api["a"],
+                          params={**PERIOD, "group_by": "policy_version,policy"})
+    assert r.status_code == 200, r.text
+    assert r.json()["group_by"] == ["policy_version", "policy"]
+    rows = [(x["policy_version"], x["policy"], x["total"], x["met"], x["breached"])
+            for x in r.json()["rows"]]
+    assert rows == [(0, "rao-ues-2007", 1, 0, 1), (1, "rao-ues-2007", 3, 2, 1),
+                    (2, "kursk-strict", 1, 1, 0)]
+    by_milestone = api["client"].get("/v1/reports/sla", headers=api["a"], params={
+        **PERIOD, "group_by": "policy_version,milestone", "milestone": "phone.answer"})
+    assert [(x["policy_version"], x["milestone"], x["service_level"])
+            for x in by_milestone.json()["rows"]] == [
+        (1, "phone.answer", 0.5), (2, "phone.answer", 1.0)]
+
+
+def test_the_daily_table_does_not_keep_the_policy_version(api: dict[str, Any]) -> None:
+    r = api["client"].get("/v1/reports/sla/daily", headers=api["a"], params={
+        "from": "2026-03-01", "to": "2026-03-31", "group_by": "policy_version"})
+    assert r.status_code == 422 and "/v1/reports/sla" in r.text
+
+
 def test_compliance_csv(api: dict[str, Any]) -> None:
     r = api["client"].get(
         "/v1/reports/sla",

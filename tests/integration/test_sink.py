@@ -17,7 +17,7 @@ from services.sink.batch import BatchLimits
 from services.sink.rows import MAPPERS, record_rows
 from services.sink.runner import Sink, SinkConfig
 from tests.integration.sink_helpers import committed, event_payloads, produce, wait_until
-from tests.unit.avro_samples import sample_datums
+from tests.unit.avro_samples import record_samples
 
 pytestmark = pytest.mark.kafka
 
@@ -70,7 +70,7 @@ def _sane(value: Any, key: str = "") -> Any:
 
 
 def _samples(name: str) -> list[dict[str, Any]]:
-    return [_sane(d) for d in sample_datums(default_catalog().get(name).schema)]
+    return [_sane(d) for d in record_samples(name, default_catalog().get(name).schema)]
 
 
 def _other_records() -> list[tuple[bytes | None, bytes]]:

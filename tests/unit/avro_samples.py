@@ -85,3 +85,40 @@ def sample_datums(schema: dict[str, Any]) -> list[dict[str, Any]]:
     """At least two datums; together they cover every enum symbol and union branch."""
     count = max(2, _width(schema, set()))
     return [_Generator().datum(schema, i) for i in range(count)]
+
+
+# --- records whose strings carry a document the generator cannot invent ----------------------
+#: 2026-03-01T09:00:00Z: a fixed instant, never the wall clock
+PUBLISHED_AT = 1_772_355_600_000
+
+
+def policy_histories() -> list[dict[str, Any]]:
+    """PolicyVersionPublished datums: a first version (a preset as the default), then a history
+    of two whose second has an override of every scope kind, one an inline policy."""
+    from streams.sla.versions import parse_version, preset_document, published_record
+
+    vip = preset_document("rao-ues-2007")
+    vip["name"] = "vip-fast"
+    vip["milestones"][0]["target"] = "20s"  # phone.answer
+    first = parse_version(
+        {"effective_from": "2026-01-01T00:00:00+03:00", "default": {"preset": "minenergo-186"}},
+        "grid-a", 1, "sample", published_by="key-1", published_at=PUBLISHED_AT)
+    second = parse_version(
+        {"effective_from": "2026-04-01T00:00:00+03:00", "comment": "Москва строже",
+         "default": {"preset": "rao-ues-2007"},
+         "overrides": [{"region": "77", "preset": "minenergo-186"},
+                       {"queue": "vip", **vip},
+                       {"region": "77", "queue": "vip", "preset": "rao-ues-2007"}]},
+        "grid-a", 2, "sample", published_by="key-2", published_at=PUBLISHED_AT + 1)
+    return [published_record([first]), published_record([first, second])]
+
+
+STRUCTURED_SAMPLES = {"PolicyVersionPublished": policy_histories}
+
+
+def record_samples(name: str, schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """Valid datums of record ``name``: :func:`sample_datums`, except for the records listed in
+    STRUCTURED_SAMPLES, whose string fields hold documents a consumer parses (a policy version
+    as JSON): generated text there would only test the dead-letter path."""
+    make = STRUCTURED_SAMPLES.get(name)
+    return make() if make is not None else sample_datums(schema)

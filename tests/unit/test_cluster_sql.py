@@ -63,6 +63,16 @@ EXPECTED: dict[str, list[tuple[str, str]]] = {
         "cityHash64(tenant, refreshed_at, local_day, channel, region)")
     + view(f"CREATE MATERIALIZED VIEW IF NOT EXISTS sl_daily_refresh {ON}"),
     "012_appeal_figures_first_contact.sql": view(f"CREATE OR REPLACE VIEW appeal_figures {ON} AS"),
+    # a column ALTER goes to the shard-local table and to the Distributed one
+    "013_outcome_policy_version.sql": [
+        (f"ALTER TABLE outcomes{local} {ON} ADD COLUMN IF NOT EXISTS {column}", "")
+        for column in ("policy_version UInt32 DEFAULT 0",
+                       "policy LowCardinality(String) DEFAULT ''")
+        for local in ("_local", "")],
+    "014_policy_versions.sql": table(
+        "policy_versions", f"ReplicatedReplacingMergeTree({ZK})",
+        "cityHash64(tenant, policy_version, scope)")
+    + view(f"CREATE VIEW IF NOT EXISTS policy_targets {ON} AS"),
 }
 MIGRATIONS = {m.path.name: m for m in discover()}
 
@@ -85,8 +95,12 @@ def test_cluster_rendering_table_by_table(name: str) -> None:
     assert render(migration.sql, "kontakt").count(";\n\n") == len(rendered)
     assert [(s.splitlines()[0], _engine(s)) for s in rendered] == EXPECTED[name]
     originals = iter(strip_comments(s) for s in migration.statements)
+    original = ""
     for statement in rendered:
-        if statement.split("\n", 1)[0].endswith(f"_local {ON}"):  # the shard-local table
+        if re.match(rf"ALTER TABLE \w+(?<!_local) {ON} \w+ COLUMN ", statement):
+            body = statement.split(ON, 1)[1]  # the Distributed twin of the local ALTER before
+            assert original.endswith(body) and original.startswith("ALTER TABLE")
+        elif statement.split("\n", 1)[0].endswith(f"_local {ON}"):  # the shard-local table
             original = next(originals)
             # everything but the name and the engine is the migration's own text
             assert _without_engine(statement).split("\n", 1)[1] == \

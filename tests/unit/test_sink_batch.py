@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from schemas.codec import DecodeError, default_catalog, encode
+from schemas.events import parse_timestamp
 from services.sink.batch import Batch, BatchLimits, transpose
 from services.sink.rows import MAPPERS, TABLE_COLUMNS, record_rows
-from tests.unit.avro_samples import sample_datums
+from tests.unit.avro_samples import PUBLISHED_AT, record_samples
 
 LIMITS = BatchLimits(max_rows=3, max_age_s=1.0)
 
@@ -50,7 +51,7 @@ def test_every_catalogued_record_maps_to_full_rows(name: str) -> None:
         pytest.skip(f"{name} is not stored in the warehouse")
     assert name in MAPPERS, f"the sink has no table for {name}: add a mapper in rows.py"
     schema = default_catalog().get(name).schema
-    for datum in sample_datums(schema):
+    for datum in record_samples(name, schema):
         rows = record_rows(encode(name, datum))
         assert rows
         for table, row in rows:
@@ -107,3 +108,86 @@ def test_a_retraction_is_an_alerts_row_keyed_by_the_breach_it_withdraws() -> Non
     assert (got["tenant"], got["region"], got["customer_category"]) == ("mrsk", "tver",
                                                                           "veteran")
     assert orjson.loads(got["payload"]) == datum
+
+
+# --- outcomes: the policy that judged the clock -------------------------------------------------
+def outcome(**extra: object) -> dict[str, object]:
+    datum: dict[str, object] = {
+        "outcome_id": "o1", "contact_id": "c1", "milestone": "phone.answer", "status": "met",
+        "started_at": 1_790_000_000_000, "due_at": 1_790_000_040_000,
+        "stopped_at": 1_790_000_035_000, "elapsed_ms": 35_000, "target_ms": 40_000,
+        "warnings_crossed": [0.5], "evaluated_at": 1_790_000_035_000, "tenant": "mrsk",
+        "region": "tver", "channel": "phone", "contact_kind": "inquiry",
+        "customer_category": "standard", "office": None, "policy_version": 3,
+        "policy": "moscow-strict",
+    }
+    datum.update(extra)
+    return datum
+
+
+def test_an_outcome_row_names_the_policy_version_and_policy_that_judged_it() -> None:
+    [(table, row)] = record_rows(encode("MilestoneOutcomeEvaluated", outcome()))
+    got = dict(zip(TABLE_COLUMNS["outcomes"], row, strict=True))
+    assert table == "outcomes"
+    assert (got["policy_version"], got["policy"]) == (3, "moscow-strict")
+    v1 = {k: v for k, v in outcome().items() if k not in ("policy_version", "policy")}
+    [(_, row)] = record_rows(encode("MilestoneOutcomeEvaluated", v1, version=1))
+    got = dict(zip(TABLE_COLUMNS["outcomes"], row, strict=True))
+    assert (got["policy_version"], got["policy"]) == (0, "")  # the platform default judged it
+
+
+# --- policy versions ------------------------------------------------------------------------------
+def _policy_rows(datum: dict[str, object]) -> list[dict[str, object]]:
+    rows = record_rows(encode("PolicyVersionPublished", datum))
+    assert {table for table, _ in rows} == {"policy_versions"}
+    return [dict(zip(TABLE_COLUMNS["policy_versions"], row, strict=True)) for _, row in rows]
+
+
+def test_a_policy_record_is_one_row_per_version_and_scope() -> None:
+    import orjson
+
+    from tests.unit.avro_samples import policy_histories
+
+    _, history = policy_histories()
+    rows = _policy_rows(history)
+    assert [(r["policy_version"], r["scope"], r["region"], r["queue"], r["policy"])
+            for r in rows] == [
+        (1, "default", None, None, "minenergo-186"),
+        (2, "default", None, None, "rao-ues-2007"),
+        (2, "region=77", "77", None, "minenergo-186"),
+        (2, "queue=vip", None, "vip", "vip-fast"),
+        (2, "region=77,queue=vip", "77", "vip", "rao-ues-2007"),
+    ]
+    v1, v2, _, vip, _ = rows
+    assert (v1["effective_from"], v2["effective_from"]) == (
+        parse_timestamp("2025-12-31T21:00:00Z"), parse_timestamp("2026-03-31T21:00:00Z"))
+    assert (v1["published_by"], v2["published_at"], v2["comment"]) == (
+        "key-1", PUBLISHED_AT + 1, "Москва строже")
+    targets = dict(zip(vip["milestones"], vip["target_ms"], strict=True))  # type: ignore[call-overload]
+    assert targets["phone.answer"] == 20_000 and targets["email.dispatch"] == 86_400_000
+    assert dict(zip(v1["milestones"], v1["target_ms"], strict=True))[  # type: ignore[call-overload]
+        "office.wait"] == 30 * 60_000
+    assert orjson.loads(str(vip["document"]))["name"] == "vip-fast"
+
+
+def test_a_redelivered_history_gives_the_same_rows_again() -> None:
+    """Each record re-carries every version: its rows for an old version are the ones the old
+    record gave, key and content, so ReplacingMergeTree keeps one."""
+    from tests.unit.avro_samples import policy_histories
+
+    first, second = policy_histories()
+    assert _policy_rows(first) == _policy_rows(second)[:1]
+
+
+def test_a_policy_document_the_core_cannot_read_is_undecodable() -> None:
+    from tests.unit.avro_samples import policy_histories
+
+    _, history = policy_histories()
+    versions = history["versions"]
+    assert isinstance(versions, list)
+    broken = {**history, "versions": [*versions[:-1], {**versions[-1], "document": "{"}]}
+    with pytest.raises(DecodeError, match="PolicyVersionPublished"):
+        record_rows(encode("PolicyVersionPublished", broken))
+    unknown = {**history, "versions": [{**versions[0], "document": '{"default": {}}'}]}
+    with pytest.raises(DecodeError, match="effective_from"):
+        record_rows(encode("PolicyVersionPublished", unknown))
