@@ -108,6 +108,9 @@ class PolicyPublisher:
         self._clock = clock  # epoch ms
         self._lock = threading.Lock()
 
+    def now_ms(self) -> int:
+        return self._clock()
+
     def publish(self, tenant: str, doc: Mapping[str, Any], *, published_by: str
                 ) -> PolicyVersion:
         """Validate, number and store ``doc`` as the tenant's next version; returns it.
