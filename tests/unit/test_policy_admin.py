@@ -163,8 +163,11 @@ def test_a_concurrent_writer_that_came_last_is_detected() -> None:
 
 
 # --- the API ----------------------------------------------------------------------------------
+Api = tuple[TestClient, dict[str, dict[str, str]], InMemoryPolicyLog]
+
+
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str], InMemoryPolicyLog]]:
+def api(tmp_path: Path) -> Iterator[Api]:
     store = KeyStore(key_store_path(tmp_path))
     keys = {}
     for name, tenant, scopes in (("admin", "mrsk", [Scope.ADMIN]), ("other", "tgk", [Scope.ADMIN]),
@@ -180,7 +183,7 @@ def api(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str], InMemoryPo
         yield client, {n: {"Authorization": f"Bearer {k}"} for n, k in keys.items()}, log
 
 
-def test_put_get_and_show(api: tuple[TestClient, dict[str, str], InMemoryPolicyLog]) -> None:
+def test_put_get_and_show(api: Api) -> None:
     client, keys, _ = api
     r = client.put("/v1/admin/policies/mrsk", json=doc(comment="first"), headers=keys["admin"])
     assert r.status_code == 201, r.text
@@ -206,7 +209,7 @@ def test_put_get_and_show(api: tuple[TestClient, dict[str, str], InMemoryPolicyL
 
 
 def test_422_carries_the_policy_error(
-        api: tuple[TestClient, dict[str, str], InMemoryPolicyLog]) -> None:
+        api: Api) -> None:
     client, keys, log = api
     r = client.put("/v1/admin/policies/mrsk", json=doc(format_timestamp(T0)),
                    headers=keys["admin"])
@@ -218,7 +221,7 @@ def test_422_carries_the_policy_error(
     assert log.tenants() == []
 
 
-def test_tenant_isolation(api: tuple[TestClient, dict[str, str], InMemoryPolicyLog]) -> None:
+def test_tenant_isolation(api: Api) -> None:
     client, keys, log = api
     assert client.put("/v1/admin/policies/mrsk", json=doc(),
                       headers=keys["admin"]).status_code == 201
@@ -236,7 +239,7 @@ def test_tenant_isolation(api: tuple[TestClient, dict[str, str], InMemoryPolicyL
 
 
 def test_503_when_the_log_is_down(
-        api: tuple[TestClient, dict[str, str], InMemoryPolicyLog]) -> None:
+        api: Api) -> None:
     client, keys, log = api
     log.down = True
     for method in ("PUT", "GET"):
