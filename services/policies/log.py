@@ -3,6 +3,10 @@
 A log holds, per tenant, the tenant's whole history of versions (oldest first). ``publish``
 replaces it with a longer history: the ``policies`` topic is compacted and keeps only the last
 record per tenant, so every record carries the whole history (streams/sla/versions.py).
+
+``publish(history)`` is a compare-and-set: it appends ``history[-1]`` on top of
+``history[:-1]``, which must be the tenant's history as the log holds it, else PolicyConflict
+and the log keeps the other writer's history.
 """
 
 from __future__ import annotations
@@ -18,6 +22,28 @@ class PolicyLogUnavailable(RuntimeError):
     """The log could not be read or written (broker down, topic missing, timed out)."""
 
 
+class PolicyConflict(RuntimeError):
+    """Another writer changed the tenant's history between our read and our write; ours is not
+    in force (the other's is kept)."""
+
+
+def same_history(a: Sequence[PolicyVersion], b: Sequence[PolicyVersion]) -> bool:
+    """Equal as published: the same numbers, publish instants and authors, in order."""
+    def ids(h: Sequence[PolicyVersion]) -> list[tuple[int, int, str]]:
+        return [(v.version, v.published_at, v.published_by) for v in h]
+    return ids(a) == ids(b)
+
+
+def conflict(tenant: str, expected: Sequence[PolicyVersion],
+             found: Sequence[PolicyVersion]) -> PolicyConflict:
+    theirs = found[-1] if found else None
+    by = (f": version {theirs.version} by {theirs.published_by!r}"
+          if theirs is not None and len(found) >= len(expected) else "")
+    return PolicyConflict(
+        f"{tenant}: another publisher changed the versions since they were read{by}; yours "
+        "is not in force. Read the versions again and publish yours on top.")
+
+
 class PolicyLog(Protocol):
     def history(self, tenant: str) -> list[PolicyVersion]:
         """The tenant's versions, oldest first; [] for a tenant that never published one."""
@@ -28,8 +54,9 @@ class PolicyLog(Protocol):
         ...
 
     def publish(self, history: Sequence[PolicyVersion]) -> None:
-        """Make ``history`` (one tenant's, newest last) the tenant's; returns once it is stored
-        (on Kafka: acknowledged by every in-sync replica). PolicyLogUnavailable otherwise."""
+        """Append ``history[-1]`` to the tenant's history, which must be ``history[:-1]``
+        (else PolicyConflict); returns once it is stored (on Kafka: acknowledged by every
+        in-sync replica). PolicyLogUnavailable when it could not be stored."""
         ...
 
 
@@ -59,5 +86,9 @@ class InMemoryPolicyLog:
         self._check()
         if not history:
             raise ValueError("publish needs at least one version")
+        tenant = history[-1].tenant
         with self._lock:
-            self._histories[history[-1].tenant] = tuple(history)
+            current = self._histories.get(tenant, ())
+            if not same_history(current, history[:-1]):
+                raise conflict(tenant, history[:-1], current)
+            self._histories[tenant] = tuple(history)

@@ -19,13 +19,12 @@ The rules (``next_version``, pure: the publish instant is an argument):
 
 Concurrency (``PolicyPublisher``): one process publishes under a lock (read the history,
 append, write), so two publishes through one API never take the same number. Several API
-replicas (or the CLI beside the API) do not share that lock: two of them may both read
-version N and both write N + 1, and the last record on the topic wins (compaction keeps only
-it). The publisher detects that rather than hope: after its record is acknowledged it reads the
-topic again, and unless the tenant's history there holds its version (same number, instant and
-author) it raises PolicyConflict -- the caller's version is not in force and must be published
-again on top of the other's. The lead time is what makes this safe: a version overwritten
-within it never judged a contact.
+replicas, or the CLI beside the API, do not share that lock; the log's ``publish`` is a
+compare-and-set instead (services/policies/log.py): a publish made on a history another writer
+has since extended raises PolicyConflict (the API's 409) and leaves the other's version in
+force. On Kafka there is no atomic compare-and-set, so it is a check after the write and a
+repair (services/policies/kafka_log.py says how, and what it leaves open). The lead time is
+what makes the repair safe: a record overwritten within it never judged a contact.
 """
 
 from __future__ import annotations
@@ -36,15 +35,13 @@ from typing import Any
 
 from schemas.events import format_timestamp
 from schemas.units import DAY_MS
-from services.policies.log import PolicyLog
+from services.policies.log import PolicyConflict, PolicyLog
 from streams.sla.policy import PolicyError
 from streams.sla.versions import PolicyVersion, parse_version
 
+__all__ = ["MAX_AHEAD_MS", "PolicyConflict", "PolicyPublisher", "next_version"]
+
 MAX_AHEAD_MS = 10 * 365 * DAY_MS  # an effective_from further ahead is a typo (a year of 20260)
-
-
-class PolicyConflict(RuntimeError):
-    """Another publisher wrote the tenant's history at the same time; ours is not in it."""
 
 
 def _seconds(ms: int) -> str:
@@ -119,13 +116,5 @@ class PolicyPublisher:
             history = self.log.history(tenant)
             version = next_version(history, doc, tenant=tenant, published_by=published_by,
                                    now_ms=self._clock(), min_lead_ms=self.min_lead_ms)
-            self.log.publish([*history, version])
-            stored = {v.version: v for v in self.log.history(tenant)}.get(version.version)
-            if stored is None or (stored.published_at, stored.published_by) != (
-                    version.published_at, version.published_by):
-                by = f" by {stored.published_by!r}" if stored is not None else ""
-                raise PolicyConflict(
-                    f"{tenant}: another publisher wrote version {version.version}{by} at the "
-                    "same time and its record came last; yours is not in force. Read the "
-                    "versions again and publish yours on top.")
+            self.log.publish([*history, version])  # PolicyConflict: another came first
             return version

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -145,21 +146,24 @@ def test_publisher_appends_to_the_tenants_history() -> None:
 
 
 class RacingLog(InMemoryPolicyLog):
-    """Another replica writes its own version N+1 between our write and our re-read."""
+    """Another replica publishes its version N+1 between our read and our write."""
 
-    def publish(self, history: Sequence[PolicyVersion]) -> None:
-        super().publish(history)
-        if history[-1].published_by == "us":
-            rival = make(history[:-1], doc(), now=history[-1].published_at)
-            super().publish([*history[:-1], PolicyVersion(**{
-                **{f: getattr(rival, f) for f in rival.__dataclass_fields__},
-                "published_by": "them"})])
+    def history(self, tenant: str) -> list[PolicyVersion]:
+        seen = super().history(tenant)
+        if not getattr(self, "raced", False):
+            self.raced = True
+            rival = make(seen, doc(), now=T0)
+            super().publish([*seen, replace(rival, published_by="them")])
+        return seen
 
 
-def test_a_concurrent_writer_that_came_last_is_detected() -> None:
-    pub = PolicyPublisher(RacingLog(), min_lead_ms=LEAD, clock=Clock())
-    with pytest.raises(PolicyConflict, match="wrote version 1 by 'them'"):
+def test_a_concurrent_writer_that_came_first_keeps_its_version() -> None:
+    log = RacingLog()
+    pub = PolicyPublisher(log, min_lead_ms=LEAD, clock=Clock())
+    with pytest.raises(PolicyConflict, match="version 1 by 'them'"):
         pub.publish("mrsk", doc(), published_by="us")
+    assert [v.published_by for v in log.history("mrsk")] == ["them"]
+    assert pub.publish("mrsk", doc(), published_by="us").version == 2  # on top, once re-read
 
 
 # --- the API ----------------------------------------------------------------------------------
