@@ -207,6 +207,13 @@ class Settings(BaseSettings):
         default="rao-ues-2007",
         description="SLA policy the worker evaluates: a preset name or a TOML file path.",
     )
+    policy_min_lead_s: int = Field(
+        default=60, ge=0,
+        description="Admin API and `kontakt policy publish`: a tenant's policy version takes "
+        "effect at least this long after it is published, so the live worker has read it "
+        "before the first contact it governs arrives (the stream and replay agree); a version "
+        "without effective_from takes effect this long after publishing (s; docs/policies.md).",
+    )
     worker_app_id: str = Field(
         default="kontakt-worker",
         description="Faust app id: consumer group, table changelog prefix, state directory.",

@@ -44,6 +44,8 @@ def read_all(
         group_id=None,
         isolation_level=isolation_level,
         request_timeout_ms=int(min(timeout_s, 30.0) * 1000) + 1000,
+        # without it an unreachable broker costs kafka-python's 30 s, whatever timeout_s says
+        bootstrap_timeout_ms=int(timeout_s * 1000),
     )
     try:
         partitions = _partitions(consumer, topic, deadline)

@@ -28,6 +28,7 @@ ROUTERS: tuple[str, ...] = (
     "services.appeals.router",  # /v1/reports/appeals, /v1/appeals, remediation, categories
     "services.appeals.remediation_api",  # POST /v1/remediation
     "services.staffing.router",  # /v1/staffing/plan, /api/staffing/plan (the board's)
+    "services.policies.router",  # /v1/admin/policies/* (tenants' SLA policy versions, admin)
 )
 
 

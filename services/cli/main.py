@@ -41,6 +41,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "services.cli.appeals",  # kontakt appeals link
     "services.cli.staffing",  # kontakt staffing plan
     "services.cli.sql",  # kontakt sql (through the running API, or chdb when it is down)
+    "services.cli.policy",  # kontakt policy publish|list|show|diff (the policies topic)
 )
 
 
