@@ -25,6 +25,7 @@ from streams.emissions import outcome_record, signature
 from streams.sla.clock import evaluate
 from streams.sla.policy import Policy
 from streams.sla.state import build_state
+from streams.sla.versions import Rules, rules_of
 
 #: The projections a rebuild replaces: contact states, outcomes and the views fed from them.
 PROJECTIONS = (CONTACTS, "outcomes", "outcome_stats_hourly", "outcome_stats_daily")
@@ -54,7 +55,7 @@ def clear(warehouse: Warehouse, scope: Scope) -> None:
 
 def backfill(
     warehouse: Warehouse,
-    policy: Policy,
+    policy: Policy | Rules,
     scope: Scope,
     *,
     evaluated_at: int,
@@ -63,7 +64,9 @@ def backfill(
     progress: history.Progress | None = None,
 ) -> BackfillResult:
     """Re-evaluate every contact in scope at ``as_of`` (default: the latest stored event,
-    as `kontakt sla evaluate` does) and write one outcome row per (contact, milestone)."""
+    as `kontakt sla evaluate` does) and write one outcome row per (contact, milestone). With
+    Rules, each contact is judged by the version its tenant's rules select, as in the worker."""
+    rules = rules_of(policy)
     when = as_of if as_of is not None else history.latest_instant(warehouse, scope)
     total = history.count_contacts(warehouse, scope)
     if on_total is not None:
@@ -78,7 +81,7 @@ def backfill(
         rows = [
             row
             for state in states
-            for o in evaluate(state, policy, when)
+            for o in evaluate(state, rules.for_state(state), when)
             for _, row in outcome_rows(outcome_record(o, signature(o), evaluated_at))
         ]
         if states:

@@ -24,6 +24,7 @@ from services.ports import Warehouse
 from streams.sla.clock import Outcome, evaluate
 from streams.sla.policy import Policy
 from streams.sla.state import build_state
+from streams.sla.versions import Rules, rules_of
 
 Progress = Callable[[int], None]  # called with the number of contacts just evaluated
 
@@ -95,20 +96,22 @@ def group_by_contact(rows: Iterable[Sequence[Any]]) -> list[list[ContactEvent]]:
 
 
 def evaluate_contacts(
-    contacts: Iterable[Sequence[ContactEvent]], policies: Sequence[Policy], as_of: int
+    contacts: Iterable[Sequence[ContactEvent]], policies: Sequence[Policy | Rules], as_of: int
 ) -> list[list[Outcome]]:
-    """Outcomes of every contact under each policy (one list per policy, same order)."""
+    """Outcomes of every contact under each policy (one list per policy, same order); a Rules
+    judges each contact by the version it selects for it (streams.sla.versions)."""
+    rules = [rules_of(p) for p in policies]
     out: list[list[Outcome]] = [[] for _ in policies]
     for events in contacts:
         state = build_state(events)
-        for i, policy in enumerate(policies):
-            out[i].extend(evaluate(state, policy, as_of))
+        for i, chosen in enumerate(rules):
+            out[i].extend(evaluate(state, chosen.for_state(state), as_of))
     return out
 
 
 def evaluate_scope(
     warehouse: Warehouse,
-    policies: Sequence[Policy],
+    policies: Sequence[Policy | Rules],
     scope: Scope,
     *,
     max_contacts: int | None = None,

@@ -8,6 +8,7 @@ is streams.sla.metrics.compliance, the function `kontakt sla metrics` prints.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,8 +17,10 @@ from services.analytics import history
 from services.analytics.history import TooManyContacts as TooManyContacts  # re-exported
 from services.analytics.scope import Scope
 from services.ports import Warehouse
+from streams.sla.clock import Outcome
 from streams.sla.metrics import compliance
 from streams.sla.policy import Policy
+from streams.sla.versions import Rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +59,7 @@ def side_by_side(
 
 def run_whatif(
     warehouse: Warehouse,
-    actual: Policy,
+    actual: Policy | Rules,
     candidate: Policy,
     scope: Scope,
     *,
@@ -75,12 +78,31 @@ def run_whatif(
         compliance(outcomes_a, group_by=group_by), compliance(outcomes_w, group_by=group_by),
         group_by,
     )
-    targets_a = {m.id: m.target_ms for m in actual.milestones}
+    targets_a = (common_targets(outcomes_a) if isinstance(actual, Rules)
+                 else {m.id: m.target_ms for m in actual.milestones})
     targets_w = {m.id: m.target_ms for m in candidate.milestones}
     for row in rows:
         row["actual_target_s"] = _seconds(targets_a.get(row["milestone"]))
         row["whatif_target_s"] = _seconds(targets_w.get(row["milestone"]))
     return WhatIf(done.contacts, done.as_of, rows)
+
+
+def common_targets(outcomes: Sequence[Outcome]) -> dict[str, int]:
+    """Per milestone, the target most of its clocks had: with tenants' versions the "actual"
+    policy is not one policy, and the sentence names the target that judged most clocks."""
+    counts: dict[str, Counter[int]] = {}
+    for o in outcomes:
+        counts.setdefault(o.milestone, Counter())[o.target_ms] += 1
+    return {m: c.most_common(1)[0][0] for m, c in counts.items()}
+
+
+def rules_name(rules: Policy | Rules, tenant: str | None) -> str:
+    """What judged the "actual" side, for the answer: a policy's name, or the versions."""
+    if not isinstance(rules, Rules):
+        return rules.name
+    if tenant is not None and tenant not in rules.book:
+        return rules.fallback.name
+    return f"the tenants' policy versions (default {rules.fallback.name})"
 
 
 def _seconds(ms: int | None) -> float | None:

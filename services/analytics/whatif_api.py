@@ -18,12 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from schemas.events import Channel, CustomerCategory, EventType, Kind
 from services.analytics.filters import TOKEN, FilterError, parse_range
 from services.analytics.params import END_DESCRIPTION, INSTANT_SCHEMA, START_DESCRIPTION
+from services.analytics.policy_rules import stored_rules
 from services.analytics.router import Reader, _warehouse
 from services.analytics.scope import Scope
-from services.analytics.whatif import TooManyContacts, run_whatif, sentences
+from services.analytics.whatif import TooManyContacts, rules_name, run_whatif, sentences
 from services.labels import LangParam, name_rows
 from streams.sla.metrics import GROUP_FIELDS, check_group_by
 from streams.sla.policy import PRESETS, Policy, PolicyError, load_policy, policy_from_mapping
+from streams.sla.versions import Rules
 
 router = APIRouter(prefix="/v1", tags=["analytics"])
 #: What a duration of a policy looks like here (parse_duration takes a few more spellings).
@@ -125,10 +127,11 @@ def whatif(
     if "tenant" in group_by:
         raise HTTPException(422, "group_by: tenant is implied by the API key")
     candidate = _policy(body.policy, "policy")
+    actual: Policy | Rules
     if body.actual is not None:
         actual = _policy(body.actual, "actual")
-    else:  # the server's own setting: a preset or a file the operator configured
-        actual = load_policy(settings.sla_policy)
+    else:  # what judged them: the tenant's policy versions over the server's own setting
+        actual = stored_rules(_warehouse(request), load_policy(settings.sla_policy))
     scope = Scope(principal.tenant, period.start_ms, period.end_ms)
     try:
         result = run_whatif(_warehouse(request), actual, candidate, scope, group_by=group_by,
@@ -136,7 +139,8 @@ def whatif(
     except TooManyContacts as exc:
         raise HTTPException(422, str(exc)) from None
     return {
-        "tenant": principal.tenant, "contacts": result.contacts, "actual": actual.name,
+        "tenant": principal.tenant, "contacts": result.contacts,
+        "actual": rules_name(actual, principal.tenant),
         "whatif": candidate.name, "rows": name_rows(result.rows, lang),
         "summary": sentences(result.rows, group_by),
     }

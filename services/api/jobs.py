@@ -15,7 +15,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.analytics.policy_rules import stored_rules
 from services.analytics.scope_text import instant_option, load_policy_option, scope_options
+from services.analytics.whatif import rules_name
 from services.auth import Principal, Scope, require_scope
 from services.errors import UserError
 from services.ports import Warehouse
@@ -39,6 +41,9 @@ class LinkBody(ScopeBody):
 class BackfillBody(ScopeBody):
     policy: str | None = Field(None, description="Preset name (default: KONTAKT_SLA_POLICY).")
     as_of: str | None = Field(None, description="Evaluate at this RFC 3339 instant.")
+    versions: bool = Field(True, description="Judge each contact by its tenant's policy "
+                           "versions (policy_versions), as the worker does; false: by the "
+                           "policy alone.")
 
 
 def _own_tenant(principal: Principal, body: ScopeBody) -> None:
@@ -95,7 +100,10 @@ def backfill_job(request: Request, principal: Admin, body: BackfillBody) -> dict
     except UserError as exc:
         raise HTTPException(422, str(exc)) from None
     began = time.monotonic()
-    result = backfill(_warehouse(request), policy, scope, evaluated_at=int(time.time() * 1000),
+    warehouse = _warehouse(request)
+    rules = stored_rules(warehouse, policy) if body.versions else policy
+    result = backfill(warehouse, rules, scope, evaluated_at=int(time.time() * 1000),
                       as_of=as_of)
-    return {"contacts": result.contacts, "outcomes": result.outcomes, "policy": policy.name,
+    return {"contacts": result.contacts, "outcomes": result.outcomes,
+            "policy": rules_name(rules, body.tenant),
             "elapsed_s": round(time.monotonic() - began, 3)}

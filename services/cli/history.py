@@ -96,6 +96,10 @@ def backfill_command(
     as_of: Annotated[str | None, typer.Option("--as-of", help="Evaluate at this RFC 3339 "
                                               "instant (default: the latest stored event).")
                      ] = None,
+    versions: Annotated[bool, typer.Option("--versions/--no-versions", help="Judge each "
+                                           "contact by its tenant's policy versions, as the "
+                                           "worker does (--no-versions: by --policy alone).")
+                        ] = True,
 ) -> None:
     """Rebuild the contacts and outcome tables from the raw events with the pure SLA core.
 
@@ -104,6 +108,8 @@ def backfill_command(
     platform runs, its API does the work (it owns the embedded warehouse).
     """
     from services.analytics.backfill import backfill
+    from services.analytics.policy_rules import stored_rules
+    from services.analytics.whatif import rules_name
     from services.local.api_link import post, running_api
     from services.settings import load_settings
     from services.warehouse import open_warehouse
@@ -114,7 +120,8 @@ def backfill_command(
     when = _instant("--as-of", as_of)
     api = running_api(settings)
     if api is not None:  # the running API owns the warehouse: it runs the job
-        body = {"policy": policy, "tenant": tenant, "from": start, "to": end, "as_of": as_of}
+        body = {"policy": policy, "tenant": tenant, "from": start, "to": end, "as_of": as_of,
+                "versions": versions}
         done = post(api, "/v1/jobs/backfill", body).json()
         typer.echo(f"backfill: {done['contacts']} contacts, {done['outcomes']} outcomes under "
                    f"{done['policy']} in {done['elapsed_s']:.1f} s (run by the API)")
@@ -123,13 +130,14 @@ def backfill_command(
     bar, on_total, update = _progress_bar("backfill")
     began = time.monotonic()
     try:
-        result = backfill(warehouse, pol, scope, evaluated_at=int(time.time() * 1000),
+        rules = stored_rules(warehouse, pol) if versions else pol
+        result = backfill(warehouse, rules, scope, evaluated_at=int(time.time() * 1000),
                           as_of=when, on_total=on_total, progress=update)
     finally:
         bar.close()
         warehouse.close()
     typer.echo(f"backfill: {result.contacts} contacts, {result.outcomes} outcomes under "
-               f"{pol.name} in {time.monotonic() - began:.1f} s")
+               f"{rules_name(rules, tenant)} in {time.monotonic() - began:.1f} s")
 
 
 def whatif_command(
@@ -147,6 +155,7 @@ def whatif_command(
     """Re-evaluate the stored history under another policy; print it next to the actual."""
     import orjson
 
+    from services.analytics.policy_rules import stored_rules
     from services.analytics.whatif import run_whatif, sentences
     from services.settings import load_settings
     from services.warehouse import open_warehouse
@@ -164,7 +173,9 @@ def whatif_command(
     warehouse = open_warehouse(settings)
     bar, on_total, update = _progress_bar("what-if")
     try:
-        result = run_whatif(warehouse, current, candidate, scope, group_by=group_by,
+        # without --actual: what judged them, the tenants' versions over the setting
+        judged = current if actual else stored_rules(warehouse, current)
+        result = run_whatif(warehouse, judged, candidate, scope, group_by=group_by,
                             on_total=on_total, progress=update)
     finally:
         bar.close()
