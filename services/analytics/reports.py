@@ -92,11 +92,16 @@ def timeline_events(settings_sql: str) -> str:
     )
 
 
+#: a timeline clock's fields after its milestone; policy and policy_version say what judged it
+TIMELINE_CLOCK_COLUMNS = ("status", "started_at", "due_at", "stopped_at", "elapsed_ms",
+                          "target_ms", "warnings_crossed", "evaluated_at", "policy",
+                          "policy_version")
+
+
 def timeline_outcomes(settings_sql: str) -> str:
     """The current clock of each milestone: the newest revision by evaluated_at."""
-    cols = ("status", "started_at", "due_at", "stopped_at", "elapsed_ms", "target_ms",
-            "warnings_crossed", "evaluated_at")
-    latest = ", ".join(f"argMax({c}, evaluated_at) AS latest_{c}" for c in cols)
+    latest = ", ".join(f"argMax({c}, evaluated_at) AS latest_{c}"
+                       for c in TIMELINE_CLOCK_COLUMNS)
     return (
         f"SELECT milestone, {latest} FROM {OUTCOMES} "
         "WHERE tenant = {tenant:String} AND contact_id = {contact_id:String} "

@@ -224,8 +224,7 @@ def contact_timeline(
     alerts = _run(warehouse, reports.timeline_alerts(bounds), params)
     event_cols = ["event_id", "type", "occurred_at", "channel", "region", "kind",
                   "customer_category", "office", "agent", "queue", "topic", "attributes"]
-    clock_cols = ["milestone", "status", "started_at", "due_at", "stopped_at", "elapsed_ms",
-                  "target_ms", "warnings_crossed", "evaluated_at"]
+    clock_cols = ["milestone", *reports.TIMELINE_CLOCK_COLUMNS]
     alert_cols = ["alert_id", "alert", "milestone", "status", "threshold", "elapsed_ms",
                   "target_ms", "at"]
     return {

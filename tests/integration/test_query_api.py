@@ -269,6 +269,8 @@ def test_timeline_dedupes_events_and_alerts(api: dict[str, Any]) -> None:
     assert [e["event_id"] for e in body["events"]] == ["a2-e1", "a2-e2"]
     assert body["events"][0]["occurred_at"] == "2026-03-10T10:00:00.000Z"
     assert [(c["milestone"], c["status"]) for c in body["clocks"]] == [("phone.answer", "breached")]
+    # which of the tenant's policy versions judged the clock
+    assert [(c["policy"], c["policy_version"]) for c in body["clocks"]] == [("rao-ues-2007", 1)]
     assert [a["alert"] for a in body["alerts"]] == ["breached"]
 
 
