@@ -130,7 +130,8 @@ def show_command(
                                                "or json.")] = "toml",
 ) -> None:
     """Print one version's document (presets resolved to their rules)."""
-    from services.policies.toml_text import dumps
+    from tomli_w import dumps
+
     from services.settings import load_settings
     from streams.sla.versions import version_document
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tomli_w import dumps
 from typer.testing import CliRunner
 
 from schemas.events import format_timestamp
@@ -18,7 +19,6 @@ from services.cli.main import app
 from services.policies.diff import Change, diff_versions, format_diff
 from services.policies.log import InMemoryPolicyLog
 from services.policies.publish import next_version
-from services.policies.toml_text import dumps
 from streams.sla.versions import PolicyVersion, parse_version, preset_document, version_document
 
 T0 = 1_790_000_000_000
