@@ -121,12 +121,18 @@ def test_sink_lands_every_record_type_and_skips_garbage(
     assert _count(migrated_warehouse, "events") == len(events)
     assert _count(migrated_warehouse, "events", final=False) == len(events)
     per_table: dict[str, int] = {}
+    distinct: dict[str, set[str]] = {}
     for _, value in others:  # each record type's own table, whatever rows.py maps it to
-        for table, _row in record_rows(value):
+        for table, row in record_rows(value):
             per_table[table] = per_table.get(table, 0) + 1
+            distinct.setdefault(table, set()).add(repr(row))
     assert sink.stats.rows_by_table == {"events": len(events), **per_table}
     for table, count in per_table.items():
-        assert _count(migrated_warehouse, table, final=False) == count, table
+        # a ReplacingMergeTree collapses identical rows of one insert block: a record that
+        # re-carries earlier rows (a policy history) may land as fewer rows, never fewer than
+        # the distinct ones; where every row is distinct, every row is there
+        stored = _count(migrated_warehouse, table, final=False)
+        assert len(distinct[table]) <= stored <= count, (table, stored, count)
     # committed = every record, garbage included, so nothing is redelivered to this group
     assert committed(admin, config.group_id, config.topics) == total
 
