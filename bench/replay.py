@@ -86,6 +86,23 @@ def _group_only(lines: list[bytes]) -> None:
         events.sort(key=lambda e: (e.occurred_at, e.event_id))
 
 
+def _versioned(policy: Any) -> Any:
+    """The generated tenant under 3 versions, the middle one with a region override, changing
+    inside the generated period: every contact goes through the version selection. All of them
+    are the rules of ``policy`` again, so the outcomes are the same and the difference between
+    the two replay rows is the selection's cost alone."""
+    from streams.sla.versions import Rules, book_of, parse_version
+
+    strict = {"preset": "rao-ues-2007"}
+    docs = [(T0 - 86_400_000, {"default": {"preset": "rao-ues-2007"}}),
+            (T0 + 86_400_000, {"default": {"preset": "rao-ues-2007"},
+                               "overrides": [{"region": "kursk", **strict}]}),
+            (T0 + 3 * 86_400_000, {"default": strict})]
+    return Rules(policy, book_of(
+        parse_version({"effective_from": at, **doc}, "mrsk-center", i + 1, "bench")
+        for i, (at, doc) in enumerate(docs)))
+
+
 def _paused(fn: Callable[[list[bytes]], None], lines: list[bytes]) -> None:
     with paused_gc():
         fn(lines)
@@ -93,6 +110,7 @@ def _paused(fn: Callable[[list[bytes]], None], lines: list[bytes]) -> None:
 
 def main(n: int, profile: bool, repeat: int = 1) -> None:
     policy = load_policy("rao-ues-2007")
+    versioned = _versioned(policy)
     t = time.perf_counter()
     lines = generate(n)
     print(f"generated {len(lines):,} events in {time.perf_counter() - t:.1f} s")
@@ -105,6 +123,8 @@ def main(n: int, profile: bool, repeat: int = 1) -> None:
         ("baseline: parse + group + sort, gc paused", lambda: _paused(_group_only, lines)),
         ("replay: parse, fold, evaluate, NDJSON out", lambda: ndjson(
             replay(lines, policy).outcomes)),
+        ("replay, the tenant on 3 policy versions", lambda: ndjson(
+            replay(lines, versioned).outcomes)),
     ]
     if profile:
         cProfile.runctx("replay(lines, policy)", globals(), {"lines": lines, "policy": policy},
@@ -118,15 +138,17 @@ def main(n: int, profile: bool, repeat: int = 1) -> None:
     results = [(name, len(lines) / seconds) for (name, _), seconds in zip(runs, best, strict=True)]
     print(f"best of {repeat} round(s) per step, CPU time of this process")
     floor = results[0][1]
-    replay_rate = results[-1][1]
+    replay_rate, versions_rate = results[-2][1], results[-1][1]
     print(f"{'step':<46} {'events/s':>12} {'vs orjson':>10} {'replay / this':>14}")
     for name, rate in results:
         print(f"{name:<46} {rate:>12,.0f} {rate / floor:>10.2f} {replay_rate / rate:>14.2f}")
     print("RESULT " + json.dumps({  # one machine-readable line for bench/run_all.py
         "bench": "replay", "events": len(lines), "repeat": repeat,
         "replay_events_per_s": round(replay_rate),
+        "replay_versions_events_per_s": round(versions_rate),
         "baseline_orjson_events_per_s": round(floor),
-        "baseline_group_sort_gc_paused_events_per_s": round(results[-2][1])}))
+        "baseline_group_sort_gc_paused_events_per_s": round(results[-3][1])}))
+    print(f"policy versions: {versions_rate / replay_rate:.2f} of the single-policy replay")
 
 
 if __name__ == "__main__":
