@@ -98,6 +98,13 @@ BENCHES: tuple[Bench, ...] = (
         Headline("worker on uvloop", "worker_uvloop_events_per_s", "events/s",
                  "worker on asyncio", "worker_asyncio_events_per_s"),
     )),
+    Bench("scale_out", "Worker processes 1, 2, 3 over the 6-partition topic",
+          ("--events", "50000", "--processes", "1,2,3,1"), 900, (
+        Headline("2 worker processes", "worker_2p_events_per_s", "events/s",
+                 "1 worker process", "worker_1p_events_per_s"),
+        Headline("3 worker processes", "worker_3p_events_per_s", "events/s",
+                 "1 worker process", "worker_1p_events_per_s"),
+    )),
     Bench("sink", "Sink vs raw insert, freshness",
           ("100000", "--rate", "1000", "--seconds", "15"), 900, (
         Headline("sink (encoded path)", "sink_rows_per_s", "rows/s",
