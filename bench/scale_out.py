@@ -18,25 +18,26 @@ import os
 import subprocess
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 from local_broker import start_broker  # bench/ sibling (sys.path[0])
-from worker import call_events, produce, raw_consume, start_worker, stop, worker_throughput
+from worker import (
+    call_events,
+    fresh_topics,
+    produce,
+    raw_consume,
+    start_worker,
+    stop,
+    worker_throughput,
+)
 
 from services.settings import load_settings
 
 
 def one_round(bootstrap: str, tmp: Path, processes: int, events: list) -> tuple[float, float]:
     """Fresh topics and group; ``processes`` workers over ``events``: (events/s, CPU s/ev)."""
-    from services.topics import apply_topics
-
-    suffix = uuid.uuid4().hex[:8]
-    settings = load_settings(kafka_bootstrap=bootstrap, topic_prefix=f"scale{suffix}.",
-                             worker_app_id=f"scale-{suffix}")
-    list(apply_topics(settings))
+    settings, suffix = fresh_topics(bootstrap, events, prefix="scale")
     topic = settings.topic(settings.events_topic)
-    asyncio.run(produce(bootstrap, topic, events))
     workers: list[subprocess.Popen[bytes]] = []
     try:
         workers = [start_worker(settings, tmp / suffix, i) for i in range(processes)]

@@ -313,19 +313,26 @@ def scrape_every(url: str, interval_s: float, stop_scraping: threading.Event) ->
             httpx.get(url, timeout=2)
 
 
+def fresh_topics(bootstrap: str, events: list[ContactEvent],
+                 prefix: str = "bench") -> tuple[Settings, str]:
+    """Settings with topics and a worker app id of their own (created), ``events`` produced to
+    their events topic: (settings, the suffix that names them)."""
+    from services.topics import apply_topics
+
+    suffix = uuid.uuid4().hex[:8]
+    settings = load_settings(kafka_bootstrap=bootstrap, topic_prefix=f"{prefix}{suffix}.",
+                             worker_app_id=f"{prefix}-worker-{suffix}")
+    list(apply_topics(settings))
+    asyncio.run(produce(bootstrap, settings.topic(settings.events_topic), events))
+    return settings, suffix
+
+
 def metrics_phase(bootstrap: str, tmp: Path, events: list[ContactEvent], metrics_on: bool,
                   args: argparse.Namespace) -> tuple[float, float]:
     """Throughput (events/s) and CPU seconds per event of fresh workers, with their Prometheus
     metrics on (counting, served and scraped every second) or off
     (KONTAKT_WORKER_METRICS_PORT=0: not counted), over ``events`` on topics of their own."""
-    from services.topics import apply_topics
-
-    suffix = uuid.uuid4().hex[:8]
-    settings = load_settings(kafka_bootstrap=bootstrap, topic_prefix=f"bench{suffix}.",
-                             worker_app_id=f"bench-worker-{suffix}")
-    list(apply_topics(settings))
-    topic = settings.topic(settings.events_topic)
-    asyncio.run(produce(bootstrap, topic, events))
+    settings, suffix = fresh_topics(bootstrap, events)
     ports = [free_port() if metrics_on else 0 for _ in range(args.processes)]
     workers = [start_worker(settings, tmp / suffix, i,
                             {"KONTAKT_WORKER_METRICS_PORT": str(port)})
@@ -337,7 +344,8 @@ def metrics_phase(bootstrap: str, tmp: Path, events: list[ContactEvent], metrics
     for scraper in scrapers:
         scraper.start()
     try:
-        return worker_throughput(bootstrap, settings.worker_app_id, topic, len(events),
+        return worker_throughput(bootstrap, settings.worker_app_id,
+                                 settings.topic(settings.events_topic), len(events),
                                  timeout_s=600, procs=workers)
     finally:
         stop_scraping.set()
