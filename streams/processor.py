@@ -222,27 +222,28 @@ class ContactProcessor:
         if judge < entry.judged:
             judge = entry.judged
         entry.judged = judge
-        outcomes = evaluate(state, self.rules.for_state(state), judge, now)
+        policy = self.rules.for_state(state)
+        outcomes = evaluate(state, policy, judge, now)
         before = entry.signatures
         emission = emissions.diff(outcomes, before, now)
         entry.signatures = emission.signatures
         if emission.outcomes:
             self._count_open(before, emission.outcomes)
         contact_id = state.contact_id
-        nxt = self._next(state, outcomes, judge, now)
+        nxt = self._next(state, policy, outcomes, judge, now)
         self.heap.schedule(contact_id, None if nxt is None else nxt + late, entry.partition)
         self._metrics_due[contact_id] = (entry.partition, state, outcomes)
         return emission
 
     def _next(
-        self, state: ContactState, outcomes: list[Outcome], judge: int, now: int
+        self, state: ContactState, policy: Policy, outcomes: list[Outcome], judge: int, now: int
     ) -> int | None:
         """next_change, skipped when its own docstring says it is None: no clock open and
         running, and no event after ``now`` (saves a second pass over the clocks)."""
         running = any(o.status is Status.OPEN and not o.paused for o in outcomes)
         if not running and state.events[-1].occurred_at <= now:
             return None
-        return next_change(state, self.rules.for_state(state), judge, now)
+        return next_change(state, policy, judge, now)
 
     def _count_open(self, before: Mapping[str, emissions.Signature],
                     records: list[dict[str, Any]]) -> None:
