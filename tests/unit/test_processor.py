@@ -131,7 +131,7 @@ def test_the_next_change_shortcut_agrees_with_the_core() -> None:
         for now in sorted({e.occurred_at for e in evs} | {evs[0].occurred_at + 41_000}):
             for judge in (now, now - 700):  # judged at now, or behind it (a read watermark)
                 outcomes = evaluate(state, policy, judge, now)
-                assert proc._next(state, outcomes, judge, now) == next_change(
+                assert proc._next(state, policy, outcomes, judge, now) == next_change(
                     state, policy, judge, now)
 
 
