@@ -62,7 +62,7 @@ def versions_of(values: Iterable[bytes | None]) -> list[PolicyVersion]:
     versions of its previous record."""
     found: dict[str, list[PolicyVersion]] = {}
     for value in values:
-        if value is None:  # a tombstone: the tenant's versions withdrawn
+        if value is None:  # a tombstone: nothing publishes one; the tenant keeps its versions
             continue
         try:
             name, datum = codec.decode(value)
