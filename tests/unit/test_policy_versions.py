@@ -147,7 +147,7 @@ def test_a_late_earlier_event_moves_the_contact_to_the_version_of_its_new_first_
     ({"effective_from": T0, "default": {"preset": "minenergo-186", "name": "x"}},
      "a preset stands alone"),
     ({"effective_from": T0, "default": {"name": "x", "milestones": [{"id": "a"}]}},
-     "default: milestones[0] (a)" if False else "missing required key 'start'"),
+     "missing required key 'start'"),
     ({"effective_from": T0, "default": {"preset": "minenergo-186"},
       "overrides": [{"preset": "rao-ues-2007"}]}, "overrides[0]: name a region, a queue or both"),
     ({"effective_from": T0, "default": {"preset": "minenergo-186"},
