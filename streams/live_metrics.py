@@ -64,6 +64,11 @@ class ContactFacts:
     breach_instants: tuple[int, ...]
 
 
+#: The groups seen, each kept once: every open contact's facts refer to its group's tuple
+#: (72 bytes per contact otherwise). Bounded by tenants x channels x regions x offices.
+_GROUPS: dict[Group, Group] = {}
+
+
 def facts_of(events: Iterable[ContactEvent], breach_instants: Iterable[int]) -> ContactFacts:
     """Facts of a contact from its events (sorted by time) and the due instants of its breached
     outcomes (from the SLA core)."""
@@ -71,6 +76,7 @@ def facts_of(events: Iterable[ContactEvent], breach_instants: Iterable[int]) -> 
     first = evs[0]
     office = first.office if first.channel is Channel.IN_PERSON else None
     group: Group = (first.tenant, first.channel.value, first.region, office)
+    group = _GROUPS.setdefault(group, group)  # one tuple per group, not one per open contact
     queued = next((e.occurred_at for e in evs if e.type is EventType.QUEUED), None)
     received = next((e.occurred_at for e in evs if e.type is EventType.RECEIVED), None)
     offered = queued if queued is not None else received

@@ -243,7 +243,7 @@ def test_the_next_event_takes_the_timer_records_out_of_the_table_value() -> None
     (_, entry), = proc.take_unwritten()
     assert decode_value(encode_value(entry)).pending[0]  # in the table until the next event
     value, _ = proc.on_event(None, ev(2, EventType.ANSWERED, 50_000), 0, 1, T0 + 50_000)
-    assert value is not None and decode_value(value).pending == [[], []]
+    assert value is not None and decode_value(value).pending == ((), ())
     restarted = ContactProcessor(load_policy("rao-ues-2007"))
     restarted.rebuild([(b"c1", value)], T0 + 60_000)
     assert restarted.on_timer(T0 + 60_000, lambda c: value) == []  # nothing to re-send
