@@ -23,8 +23,11 @@ of one run, with the load average printed beside them.
 
 Run: .venv/bin/python bench/faust_levers.py [--events 100000] [--only NAME,...] [--no-worker]
                                            [--worker-rounds 2] [--compare-checkout DIR]
+                                           [--compare-env NAME=A,B]
 ``--compare-checkout DIR``: the worker of another checkout (a commit before a change) against
 this one's, alternating, so a change's gain is measured in one run.
+``--compare-env NAME=A,B[,...]``: this checkout's worker with the setting NAME (an environment
+variable, e.g. KONTAKT_WORKER_CACHE_CONTACTS) at each value, alternating in the same way.
 """
 
 from __future__ import annotations
@@ -112,7 +115,8 @@ def bare_rate(settings: Settings, tmp: Path, topic: str, n: int, label: str,
 
 
 def worker_rate(settings: Settings, tmp: Path, events: list[Any], loop: str,
-                kontakt: Path = KONTAKT) -> tuple[float, float]:
+                kontakt: Path = KONTAKT,
+                env: dict[str, str] | None = None) -> tuple[float, float]:
     """(events/s, CPU s per event) of one `kontakt worker` on ``loop``: topics of its own
     (the events produced again), or it would also link the appeals earlier runs re-keyed."""
     from services.topics import apply_topics
@@ -123,8 +127,8 @@ def worker_rate(settings: Settings, tmp: Path, events: list[Any], loop: str,
     list(apply_topics(run))
     topic = run.topic(run.events_topic)
     asyncio.run(produce(run.kafka_bootstrap, topic, events))
-    proc = start_worker(run, tmp / run.worker_app_id, 0, {"KONTAKT_WORKER_EVENT_LOOP": loop},
-                        kontakt)
+    proc = start_worker(run, tmp / run.worker_app_id, 0,
+                        {"KONTAKT_WORKER_EVENT_LOOP": loop, **(env or {})}, kontakt)
     try:
         return worker_throughput(run.kafka_bootstrap, run.worker_app_id, topic, len(events),
                                  timeout_s=900, procs=[proc])
@@ -144,6 +148,8 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated lever names (default: all)")
     parser.add_argument("--no-worker", action="store_true",
                         help="the bare agent only, not `kontakt worker` on both loops")
+    parser.add_argument("--compare-env", default="",
+                        help="NAME=A,B: this worker with the setting NAME at each value")
     parser.add_argument("--compare-checkout", type=Path, default=None,
                         help="another checkout (with its .venv): its `kontakt worker` against "
                         "this one's on the same events, alternating --worker-rounds times")
@@ -193,6 +199,14 @@ def main() -> None:
                 for label in ("other", "this") if _round % 2 else ("this", "other"):
                     best(checkouts, label, worker_rate(settings, tmp, events, "asyncio",
                                                        KONTAKT if label == "this" else other))
+        settings_runs: dict[str, tuple[float, float]] = {}
+        if args.compare_env:
+            name, _, values = args.compare_env.partition("=")
+            order = values.split(",")
+            for _round in range(args.worker_rounds):
+                for value in order[::-1] if _round % 2 else order:
+                    best(settings_runs, value, worker_rate(settings, tmp, events, "asyncio",
+                                                           env={name: value}))
     finally:
         broker.stop()
     load = os.getloadavg()
@@ -214,6 +228,11 @@ def main() -> None:
         print(f"worker, this checkout {this:,.0f} ev/s ({checkouts['this'][1] * 1e6:.0f} "
               f"CPU µs/ev); {args.compare_checkout}: {other:,.0f} ev/s "
               f"({checkouts['other'][1] * 1e6:.0f} CPU µs/ev); ratio {this / other:.2f}")
+    if settings_runs:
+        first = settings_runs[args.compare_env.partition("=")[2].split(",")[0]][0]
+        for value, (rate, cpu) in settings_runs.items():
+            print(f"worker, {args.compare_env.partition('=')[0]}={value}: {rate:,.0f} ev/s "
+                  f"({cpu * 1e6:.0f} CPU µs/ev); ratio to the first value {rate / first:.2f}")
     top = max(rates, key=lambda n: rates[n])
     print("RESULT " + json.dumps({
         "raw_consumer_events_per_s": round(raw),

@@ -267,6 +267,12 @@ class Settings(BaseSettings):
         description="Worker: how often it looks at the next slice of its table for contacts "
         "past the retention (s).",
     )
+    worker_cache_contacts: int = Field(
+        default=200_000, ge=0,
+        description="Worker: decoded contacts kept in memory, most recently used first (the "
+        "rest are read from the table's store when their next event or deadline comes; "
+        "docs/streams.md \"Memory\").",
+    )
     worker_gc_freeze_s: float = Field(
         default=10.0, ge=0,
         description="Worker: every this many seconds, move the objects alive into gc.freeze()'s "

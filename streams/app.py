@@ -137,6 +137,7 @@ def create_worker(settings: Settings, *, store: str | None = None) -> Worker:
         processor=ContactProcessor(
             load_policy(settings.sla_policy),
             MetricsConfig(short_abandon_ms=settings.worker_short_abandon_ms),
+            cache_size=settings.worker_cache_contacts,
             lateness=settings.lateness_ms(),
         ),
         storm=StormDetector(storm_config(settings)),

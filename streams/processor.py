@@ -437,11 +437,11 @@ def _newer_revisions(entry: Entry, index: int,
     return list(newest.values())
 
 
+_QUEUED, _RECEIVED = EventType.QUEUED, EventType.RECEIVED  # identity checks, run per event
+
+
 def _offered(state: ContactState) -> bool:
-    for e in state.events:  # a loop of identity checks: this runs for every event
-        if e.type is EventType.QUEUED or e.type is EventType.RECEIVED:
-            return True
-    return False
+    return any(e.type is _QUEUED or e.type is _RECEIVED for e in state.events)
 
 
 def _has_open(entry: Entry) -> bool:

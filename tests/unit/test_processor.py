@@ -291,3 +291,30 @@ def test_timer_records_an_event_sent_after_a_restart_are_not_sent_again_after_it
                                          T0 + 46_000)
     assert [o["status"] for o in emission.outcomes] == ["breached", "met"]
     assert restarted.on_timer(T0 + 46_100, lambda c: value) == []
+
+
+def test_live_figures_do_not_wait_for_more_contacts_than_the_bound(monkeypatch) -> None:
+    """Between two snapshots at most METRICS_DUE_MAX contacts wait for their figures (each
+    waiting one holds its state alive); the figures are the same wherever the flushes fall."""
+    import streams.processor as processor_module
+
+    def figures(bound: int) -> tuple[list, int]:
+        monkeypatch.setattr(processor_module, "METRICS_DUE_MAX", bound)
+        proc = ContactProcessor(load_policy("rao-ues-2007"), cache_size=3)
+        most = 0
+        for i in range(40):
+            contact = f"c{i}"
+            value, _ = proc.on_event(None, ev(1, EventType.QUEUED, i * 100, contact), i % 3, i,
+                                     T0 + 9_000)
+            if i % 4 == 0:
+                proc.on_event(value, ev(2, EventType.ANSWERED, i * 100 + 5_000, contact), i % 3,
+                              100 + i, T0 + 9_000)
+            most = max(most, len(proc._metrics_due))
+        return proc.snapshots(T0 + 9_000), most
+
+    bounded, most = figures(5)
+    assert most <= 5
+    unbounded, most = figures(1_000)
+    assert most == 40
+    assert bounded == unbounded
+    assert sum(r["offered"] for r in bounded if r["window"] == "today") == 40
