@@ -77,16 +77,19 @@ def dead_letter_headers(reason: str, exc: BaseException, event: Any) -> list[tup
 def emission_records(worker: Worker, emission: emissions.Emission, out: list[OutRecord]) -> None:
     """Append the records of ``emission`` to ``out`` (outcomes first, then alerts)."""
     outcomes, alerts = worker.outcomes.get_topic_name(), worker.alerts.get_topic_name()
-    for record in emission.outcomes:
-        out.append(OutRecord(outcomes, record["contact_id"].encode(),
-                             encode(emissions.OUTCOME, record)))
+    encoded = emission.outcome_bytes
+    if len(encoded) != len(emission.outcomes):  # not encoded by the processor
+        encoded = [encode(emissions.OUTCOME, record) for record in emission.outcomes]
+    for record, value in zip(emission.outcomes, encoded, strict=True):
+        out.append(OutRecord(outcomes, record["contact_id"].encode(), value))
     tally = worker.telemetry
-    for record in emission.alerts:
-        retraction = emissions.is_retraction(record)
-        name = emissions.RETRACTED if retraction else emissions.SLA_ALERT
-        out.append(OutRecord(alerts, record["contact_id"].encode(), encode(name, record)))
+    encoded = emission.alert_bytes
+    if len(encoded) != len(emission.alerts):
+        encoded = [encode(emissions.alert_name(record), record) for record in emission.alerts]
+    for record, value in zip(emission.alerts, encoded, strict=True):
+        out.append(OutRecord(alerts, record["contact_id"].encode(), value))
         if tally is not None:
-            tally.alert(record, retraction)
+            tally.alert(record, emissions.is_retraction(record))
 
 
 def write_timer_entries(worker: Worker, out: list[OutRecord]) -> None:

@@ -39,11 +39,16 @@ Signature = list[Any]
 
 @dataclass(slots=True)
 class Emission:
-    """Records to send for one contact, and the signatures to remember afterwards."""
+    """Records to send for one contact, and the signatures to remember afterwards.
+    ``alert_bytes`` / ``outcome_bytes``: the same records Avro-encoded, when the worker's
+    processor has encoded them already (streams.processor keeps those bytes in its step log);
+    empty otherwise, and the sender encodes the dicts."""
 
     alerts: list[dict[str, Any]] = field(default_factory=list)
     outcomes: list[dict[str, Any]] = field(default_factory=list)
     signatures: dict[str, Signature] = field(default_factory=dict)
+    alert_bytes: list[bytes] = field(default_factory=list)
+    outcome_bytes: list[bytes] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -159,6 +164,11 @@ def retraction_record(outcome: Outcome, now: int) -> dict[str, Any]:
 
 def is_retraction(record: Mapping[str, Any]) -> bool:
     return "retraction_id" in record
+
+
+def alert_name(record: Mapping[str, Any]) -> str:
+    """The Avro record name of an alert datum: a raised alert or a retraction."""
+    return RETRACTED if "retraction_id" in record else SLA_ALERT
 
 
 def outcome_record(outcome: Outcome, sig: Signature, now: int) -> dict[str, Any]:

@@ -16,6 +16,7 @@ still be unread; the events already folded count whatever their instant (evaluat
 
 from __future__ import annotations
 
+import binascii
 import itertools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from schemas.codec import decode, encode
 from schemas.events import Channel, ContactEvent, EventType, Kind
 from schemas.units import MINUTE_MS
 from streams import emissions
@@ -45,14 +47,60 @@ STEP_LOG = 8
 METRICS_DUE_MAX = 10_000
 
 
+#: A record as the step log keeps it: the Avro bytes sent, as base64 text. A third of the
+#: record's dict in memory, and the table value does not serialise its fields again at every
+#: write (bench/memory.py). Decoded back only to re-send (a re-delivered offset, a recovery).
+Kept = str
+
+
+def keep(encoded: bytes) -> Kept:
+    return binascii.b2a_base64(encoded, newline=False).decode("ascii")
+
+
+def unkeep(kept: Kept) -> bytes:
+    return binascii.a2b_base64(kept)
+
+
+def kept_record(kept: Kept) -> dict[str, Any]:
+    """The datum of a kept record."""
+    return decode(unkeep(kept))[1]
+
+
+def seal(emission: emissions.Emission) -> tuple[list[Kept], list[Kept]]:
+    """Encode the emission's records once: the bytes go into the emission (to be sent), their
+    kept form into the step log."""
+    emission.alert_bytes = [encode(emissions.alert_name(r), r) for r in emission.alerts]
+    emission.outcome_bytes = [encode(emissions.OUTCOME, r) for r in emission.outcomes]
+    return [keep(b) for b in emission.alert_bytes], [keep(b) for b in emission.outcome_bytes]
+
+
+def resent(alerts: Iterable[Kept], outcomes: Iterable[Kept],
+           signatures: dict[str, emissions.Signature]) -> emissions.Emission:
+    """An emission of kept records, to send again: the same bytes, and their datums."""
+    alert_bytes, outcome_bytes = [unkeep(k) for k in alerts], [unkeep(k) for k in outcomes]
+    return emissions.Emission([decode(b)[1] for b in alert_bytes],
+                              [decode(b)[1] for b in outcome_bytes], signatures,
+                              alert_bytes, outcome_bytes)
+
+
+def _kept(record: Kept | dict[str, Any], name: str) -> Kept:
+    """A record of a table value: kept as it is, or -- a dict, written by a worker from before
+    the step log kept bytes -- encoded now."""
+    if isinstance(record, str):
+        return record
+    return keep(encode(emissions.alert_name(record) if name == "alert" else name, record))
+
+
 @dataclass(slots=True)
 class Entry:
     """One contact as the worker holds it between events.
 
     ``steps`` lists, for the last input offsets applied, the records they emitted:
-    [offset, alerts, outcomes]. ``pending`` holds what the timer emitted since the contact's
-    last event; it is written to the table with the timer's emission (before its records are
-    sent, streams.agents.commit), re-sent after a recovery, and joins the next event's step.
+    [offset, alerts, outcomes], each record kept as it was sent (``Kept``: its Avro bytes as
+    base64 text, so the table value stays JSON). ``pending`` holds what the timer emitted
+    since the contact's last event; it is written to the table with the timer's emission
+    (before its records are sent, streams.agents.commit), re-sent after a recovery, and joins
+    the next event's step.
     ``unwritten``: the timer changed the entry and the table does not have it yet (never
     encoded). ``judged``: the latest instant its open clocks were judged at; a later judgement
     never goes back before it (after a restart the partition's read watermark is unknown for a
@@ -63,7 +111,7 @@ class Entry:
     signatures: dict[str, emissions.Signature]
     partition: int
     steps: list[list[Any]] = field(default_factory=list)
-    pending: tuple[tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]] = ((), ())
+    pending: tuple[tuple[Kept, ...], tuple[Kept, ...]] = ((), ())
     judged: int = 0
     unwritten: bool = False
 
@@ -111,8 +159,13 @@ def decode_value(raw: bytes) -> Entry:
         raise TypeError(f"contacts table value is a {type(raw).__name__}: {raw!r:.200}")
     doc = orjson.loads(raw)
     pending = doc.get("q")
-    return Entry(state_from_dict(doc["s"]), dict(doc["e"]), int(doc["p"]), list(doc.get("l", [])),
-                 (tuple(pending[0]), tuple(pending[1])) if pending else ((), ()),
+    steps = [[offset, [_kept(a, "alert") for a in alerts],
+              [_kept(o, emissions.OUTCOME) for o in outcomes]]
+             for offset, alerts, outcomes in doc.get("l", ())]
+    return Entry(state_from_dict(doc["s"]), dict(doc["e"]), int(doc["p"]), steps,
+                 (tuple(_kept(a, "alert") for a in pending[0]),
+                  tuple(_kept(o, emissions.OUTCOME) for o in pending[1]))
+                 if pending else ((), ()),
                  judged=int(doc.get("j", 0)))
 
 
@@ -192,8 +245,8 @@ class ContactProcessor:
         if entry is not None:
             for index, (step_offset, alerts, outcomes) in enumerate(entry.steps):
                 if step_offset == offset:
-                    return None, emissions.Emission(
-                        list(alerts), [*outcomes, *_newer_revisions(entry, index, outcomes)],
+                    return None, resent(
+                        alerts, [*outcomes, *_newer_revisions(entry, index, outcomes)],
                         entry.signatures)
         old_state = entry.state if entry else None
         state = fold(old_state, event)
@@ -203,11 +256,17 @@ class ContactProcessor:
             entry = Entry(state, {}, partition)
         entry.state = state
         emission = self._evaluate(entry, now, judged_at)
-        alerts = [*entry.pending[0], *emission.alerts]
-        outcomes = [*entry.pending[1], *emission.outcomes]
+        kept_alerts, kept_outcomes = seal(emission)
+        pending = entry.pending
+        alerts = [*pending[0], *kept_alerts]
+        outcomes = [*pending[1], *kept_outcomes]
         if self._resend and event.contact_id in self._resend:  # recovered, not re-sent yet
             del self._resend[event.contact_id]
-            emission = emissions.Emission(alerts, outcomes, emission.signatures)
+            first = resent(pending[0], pending[1], emission.signatures)
+            emission = emissions.Emission(
+                [*first.alerts, *emission.alerts], [*first.outcomes, *emission.outcomes],
+                emission.signatures, [*first.alert_bytes, *emission.alert_bytes],
+                [*first.outcome_bytes, *emission.outcome_bytes])
         entry.steps = [*entry.steps, [offset, alerts, outcomes]][-STEP_LOG:]
         entry.pending = ((), ())  # immutable: one shared empty value, not two lists per contact
         entry.unwritten = False  # the caller writes this entry (write_contacts)
@@ -285,8 +344,9 @@ class ContactProcessor:
             judge = None if judged_at is None else judged_at.get(entry.partition, 0)
             emission = self._evaluate(entry, now, judge)
             if emission.changed:
+                kept_alerts, kept_outcomes = seal(emission)
                 pending = entry.pending
-                entry.pending = ((*pending[0], *emission.alerts), (*pending[1], *emission.outcomes))
+                entry.pending = ((*pending[0], *kept_alerts), (*pending[1], *kept_outcomes))
                 entry.unwritten = True
                 self._unwritten[contact_id] = entry
                 out.append(emission)
@@ -306,8 +366,7 @@ class ContactProcessor:
                 raw = lookup(contact_id)
                 entry = None if raw is None else decode_value(raw)
             if entry is not None and (entry.pending[0] or entry.pending[1]):
-                out.append(emissions.Emission(list(entry.pending[0]), list(entry.pending[1]),
-                                              entry.signatures))
+                out.append(resent(entry.pending[0], entry.pending[1], entry.signatures))
         return out
 
     def take_unwritten(self) -> list[tuple[str, Entry]]:
@@ -417,23 +476,20 @@ class ContactProcessor:
                            state.kind is Kind.OUTAGE)
 
 
-def _newer_revisions(entry: Entry, index: int,
-                     outcomes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _newer_revisions(entry: Entry, index: int, outcomes: list[Kept]) -> list[Kept]:
     """The newest outcome record of each milestone in ``outcomes`` (step ``index``'s) that a
     later step or the timer's records since the last event hold. A re-delivered offset re-sends
     its step's records (same ids); without these after them, an older revision would follow
     the newer one on the outcomes topic -- a breach the timer raised before a crash or a
     rebalance would read as still open, against the topic's contract that the last record per
-    (contact, milestone) is the current one."""
-    touched = {o["milestone"] for o in outcomes}
-    newest: dict[str, dict[str, Any]] = {}
-    for _offset, _alerts, later in entry.steps[index + 1:]:
-        for record in later:
-            if record["milestone"] in touched:
-                newest[record["milestone"]] = record
-    for record in entry.pending[1]:
-        if record["milestone"] in touched:
-            newest[record["milestone"]] = record
+    (contact, milestone) is the current one. (Decodes the records: re-delivery is rare.)"""
+    touched = {kept_record(o)["milestone"] for o in outcomes}
+    newest: dict[str, Kept] = {}
+    later = [o for _offset, _alerts, step in entry.steps[index + 1:] for o in step]
+    for kept in [*later, *entry.pending[1]]:
+        milestone = kept_record(kept)["milestone"]
+        if milestone in touched:
+            newest[milestone] = kept
     return list(newest.values())
 
 
