@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -89,3 +90,16 @@ def test_a_contact_moved_to_another_partition_is_due_there():
     heap.schedule("a", 100, partition=3)
     assert heap.pop_due(1_000, {0: 1_000}) == []
     assert heap.pop_due(1_000, {3: 1_000}) == ["a"]
+
+
+def test_instants_and_partitions_read_back_from_one_packed_entry() -> None:
+    heap = DeadlineHeap()
+    heap.schedule("a", 1_795_000_000_123, 1023)
+    heap.schedule("b", 1_795_000_000_123, 0)
+    assert (heap.instant_of("a"), heap.partition_of("a")) == (1_795_000_000_123, 1023)
+    assert heap.next_instant() == 1_795_000_000_123
+    instants: list[int] = []
+    assert sorted(heap.pop_due(1_795_000_000_123, instants=instants)) == ["a", "b"]
+    assert instants == [1_795_000_000_123] * 2
+    with pytest.raises(ValueError, match="partition 1024"):
+        heap.schedule("c", 5, 1024)
