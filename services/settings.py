@@ -268,7 +268,7 @@ class Settings(BaseSettings):
         "past the retention (s).",
     )
     worker_cache_contacts: int = Field(
-        default=200_000, ge=0,
+        default=20_000, ge=0,
         description="Worker: decoded contacts kept in memory, most recently used first (the "
         "rest are read from the table's store when their next event or deadline comes; "
         "docs/streams.md \"Memory\").",

@@ -40,6 +40,12 @@ Lateness = Mapping[tuple[str, str], int]
 
 #: Steps remembered per contact, to re-send what a re-delivered offset emitted (see on_event).
 STEP_LOG = 8
+#: Decoded contacts kept by default (services.settings' worker_cache_contacts has the same
+#: default; a test pins them together). Measured (bench/faust_levers.py --compare-env): 200,000,
+#: 20,000 and 0 ran the worker at 162, 154 and 142 CPU us per event -- a table read and decode
+#: costs no more than keeping the LRU -- while each cached contact held ~2.2 KB: at 1M open
+#: contacts 756 bytes per contact with 200,000 cached, 442 with 20,000 (bench/memory.py shape).
+CACHE_CONTACTS = 20_000
 #: Contacts whose live figures wait for the next snapshot, at most: beyond it they are brought
 #: up to date at once. The waiting list holds each contact's state and outcomes; unbounded, a
 #: backlog read between two snapshots kept every state it touched alive (bench/memory.py: 1,413
@@ -176,7 +182,7 @@ class ContactProcessor:
         self,
         policy: Policy | Rules,
         metrics: MetricsConfig | None = None,
-        cache_size: int = 200_000,
+        cache_size: int = CACHE_CONTACTS,
         lateness: Lateness | None = None,
     ) -> None:
         #: the platform default and the tenants' versions; the policy feed replaces it live

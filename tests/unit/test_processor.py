@@ -353,3 +353,10 @@ def test_a_table_value_with_records_as_dicts_still_reads() -> None:
         old, ev(1, EventType.QUEUED, 0), 0, 0, T0 + 1_000)
     assert again.outcomes[0] == sent.outcomes[0]
     assert again.outcome_bytes[0] == sent.outcome_bytes[0]  # then the newer pending one
+
+
+def test_the_processor_and_the_setting_default_to_the_same_cache() -> None:
+    from services.settings import Settings
+    from streams.processor import CACHE_CONTACTS
+
+    assert Settings.model_fields["worker_cache_contacts"].default == CACHE_CONTACTS
