@@ -573,7 +573,9 @@ def main() -> None:
             "worker_lag_events": lag, "lag_at_end": lag,
             "breach_alerts": len(lat), "unanswered_calls": len(unanswered),
             "breach_p50_s": pct(lat, 0.50) if lat else None,
-            "breach_p99_s": pct(lat, 0.99) if lat else None, **metric_figures}))
+            "breach_p99_s": pct(lat, 0.99) if lat else None, **metric_figures,
+            **{f"fresh_{'log' if 'log' in label else 'wall'}_breach_p{q}_s": pct(phase, q / 100)
+               for label, phase, _lag in compared if phase for q in (50, 99)}}))
     finally:
         for w in workers:
             stop(w)
