@@ -16,7 +16,6 @@ still be unread; the events already folded count whatever their instant (evaluat
 
 from __future__ import annotations
 
-import binascii
 import itertools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -24,7 +23,6 @@ from typing import Any
 
 import orjson
 
-from schemas.codec import decode, encode
 from schemas.events import Channel, ContactEvent, EventType, Kind
 from schemas.units import MINUTE_MS
 from streams import emissions
@@ -33,6 +31,7 @@ from streams.sla.clock import Outcome, Status, evaluate, next_change
 from streams.sla.policy import Policy
 from streams.sla.state import ContactState, fold, state_from_dict, state_to_dict
 from streams.sla.versions import Rules, rules_of
+from streams.step_log import Kept, as_kept, kept_record, resent, seal
 from streams.timers import DeadlineHeap
 
 #: Allowed lateness per (tenant, channel) in ms; "*" as the tenant matches every tenant.
@@ -51,51 +50,6 @@ CACHE_CONTACTS = 20_000
 #: backlog read between two snapshots kept every state it touched alive (bench/memory.py: 1,413
 #: against 621 bytes per uncached contact when snapshots came every 20,000 events).
 METRICS_DUE_MAX = 10_000
-
-
-#: A record as the step log keeps it: the Avro bytes sent, as base64 text. About half of the
-#: record's dict in memory (a cached contact 2,733 -> 2,189 bytes, bench/memory.py's shape), and
-#: the table value does not serialise its fields again at every write. Decoded back only to
-#: re-send (a re-delivered offset, a recovery).
-Kept = str
-
-
-def keep(encoded: bytes) -> Kept:
-    return binascii.b2a_base64(encoded, newline=False).decode("ascii")
-
-
-def unkeep(kept: Kept) -> bytes:
-    return binascii.a2b_base64(kept)
-
-
-def kept_record(kept: Kept) -> dict[str, Any]:
-    """The datum of a kept record."""
-    return decode(unkeep(kept))[1]
-
-
-def seal(emission: emissions.Emission) -> tuple[list[Kept], list[Kept]]:
-    """Encode the emission's records once: the bytes go into the emission (to be sent), their
-    kept form into the step log."""
-    emission.alert_bytes = [encode(emissions.alert_name(r), r) for r in emission.alerts]
-    emission.outcome_bytes = [encode(emissions.OUTCOME, r) for r in emission.outcomes]
-    return [keep(b) for b in emission.alert_bytes], [keep(b) for b in emission.outcome_bytes]
-
-
-def resent(alerts: Iterable[Kept], outcomes: Iterable[Kept],
-           signatures: dict[str, emissions.Signature]) -> emissions.Emission:
-    """An emission of kept records, to send again: the same bytes, and their datums."""
-    alert_bytes, outcome_bytes = [unkeep(k) for k in alerts], [unkeep(k) for k in outcomes]
-    return emissions.Emission([decode(b)[1] for b in alert_bytes],
-                              [decode(b)[1] for b in outcome_bytes], signatures,
-                              alert_bytes, outcome_bytes)
-
-
-def _kept(record: Kept | dict[str, Any], alert: bool) -> Kept:
-    """A record of a table value: kept as it is, or -- a dict, written by a worker from before
-    the step log kept bytes -- encoded now."""
-    if isinstance(record, str):
-        return record
-    return keep(encode(emissions.alert_name(record) if alert else emissions.OUTCOME, record))
 
 
 @dataclass(slots=True)
@@ -166,11 +120,11 @@ def decode_value(raw: bytes) -> Entry:
         raise TypeError(f"contacts table value is a {type(raw).__name__}: {raw!r:.200}")
     doc = orjson.loads(raw)
     pending = doc.get("q")
-    steps = [[offset, [_kept(a, True) for a in alerts], [_kept(o, False) for o in outcomes]]
+    steps = [[offset, [as_kept(a, True) for a in alerts], [as_kept(o, False) for o in outcomes]]
              for offset, alerts, outcomes in doc.get("l", ())]
     return Entry(state_from_dict(doc["s"]), dict(doc["e"]), int(doc["p"]), steps,
-                 (tuple(_kept(a, True) for a in pending[0]),
-                  tuple(_kept(o, False) for o in pending[1]))
+                 (tuple(as_kept(a, True) for a in pending[0]),
+                  tuple(as_kept(o, False) for o in pending[1]))
                  if pending else ((), ()),
                  judged=int(doc.get("j", 0)))
 

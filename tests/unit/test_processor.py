@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from schemas.events import Channel, ContactEvent, EventType
-from streams.processor import ContactProcessor, decode_value, encode_value, kept_record
+from streams.processor import ContactProcessor, decode_value, encode_value
 from streams.sla.policy import load_policy
+from streams.step_log import kept_record
 
 T0 = 1_795_000_020_000
 

@@ -25,7 +25,8 @@ from streams.agents import (
 )
 from streams.app import broker_url, create_worker
 from streams.outbox import OutRecord
-from streams.processor import decode_value, kept_record
+from streams.processor import decode_value
+from streams.step_log import kept_record
 from streams.worker import Worker
 
 AVRO_TOPICS = {"outcomes", "alerts", "metrics"}
