@@ -75,18 +75,13 @@ def dead_letter_headers(reason: str, exc: BaseException, event: Any) -> list[tup
 
 
 def emission_records(worker: Worker, emission: emissions.Emission, out: list[OutRecord]) -> None:
-    """Append the records of ``emission`` to ``out`` (outcomes first, then alerts)."""
+    """Append the records of ``emission`` to ``out`` (outcomes first, then alerts), as the
+    processor encoded them (streams.step_log.seal / resent)."""
     outcomes, alerts = worker.outcomes.get_topic_name(), worker.alerts.get_topic_name()
-    encoded = emission.outcome_bytes
-    if len(encoded) != len(emission.outcomes):  # not encoded by the processor
-        encoded = [encode(emissions.OUTCOME, record) for record in emission.outcomes]
-    for record, value in zip(emission.outcomes, encoded, strict=True):
+    for record, value in zip(emission.outcomes, emission.outcome_bytes, strict=True):
         out.append(OutRecord(outcomes, record["contact_id"].encode(), value))
     tally = worker.telemetry
-    encoded = emission.alert_bytes
-    if len(encoded) != len(emission.alerts):
-        encoded = [encode(emissions.alert_name(record), record) for record in emission.alerts]
-    for record, value in zip(emission.alerts, encoded, strict=True):
+    for record, value in zip(emission.alerts, emission.alert_bytes, strict=True):
         out.append(OutRecord(alerts, record["contact_id"].encode(), value))
         if tally is not None:
             tally.alert(record, emissions.is_retraction(record))

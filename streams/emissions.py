@@ -40,9 +40,8 @@ Signature = list[Any]
 @dataclass(slots=True)
 class Emission:
     """Records to send for one contact, and the signatures to remember afterwards.
-    ``alert_bytes`` / ``outcome_bytes``: the same records Avro-encoded, when the worker's
-    processor has encoded them already (streams.processor keeps those bytes in its step log);
-    empty otherwise, and the sender encodes the dicts."""
+    ``alert_bytes`` / ``outcome_bytes``: the same records Avro-encoded, filled by the worker's
+    processor (streams.step_log.seal), which keeps those bytes in its step log and sends them."""
 
     alerts: list[dict[str, Any]] = field(default_factory=list)
     outcomes: list[dict[str, Any]] = field(default_factory=list)
