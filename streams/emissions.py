@@ -167,7 +167,7 @@ def is_retraction(record: Mapping[str, Any]) -> bool:
 
 def alert_name(record: Mapping[str, Any]) -> str:
     """The Avro record name of an alert datum: a raised alert or a retraction."""
-    return RETRACTED if "retraction_id" in record else SLA_ALERT
+    return RETRACTED if is_retraction(record) else SLA_ALERT
 
 
 def outcome_record(outcome: Outcome, sig: Signature, now: int) -> dict[str, Any]:
