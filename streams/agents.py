@@ -5,8 +5,9 @@ wall clock, calls the ContactProcessor / StormDetector and sends what they retur
   into the contacts table (one write per contact per batch), emit changed outcomes (outcomes
   topic) and alerts (alerts topic). An undecodable or unprocessable message
   goes to the dead-letter topic with the reason in its headers, and the stream goes on.
-  With live appeals on, each folded event is also forwarded, as read, to the internal
-  ``appeal-events`` topic keyed by customer (``forward``; streams.appeal_agent links them).
+  With live appeals on, each folded event whose contact names a customer is also forwarded,
+  as read, to the internal ``appeal-events`` topic keyed by customer (streams.appeal_agent
+  links them); a contact without one is linked in place (streams.appeal_links).
 - deadline timer (every ``worker_timer_interval_s``): re-evaluates the contacts whose next
   instant of change has passed (warnings, breaches) -- the wall clock drives it, held back per
   partition by how far its log is read (``judgement``; docs/streams.md "Judged against the
@@ -37,14 +38,12 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from schemas.codec import decode_event, encode
-from schemas.events import ContactEvent
 from schemas.units import DAY_MS
 from services.readiness import Beacon, phase_of
-from streams import emissions, gc_policy
+from streams import appeal_links, emissions, gc_policy
 from streams.judgement import NOT_JUDGED, judgement, sample_log_ends
 from streams.outbox import OutRecord
 from streams.processor import Entry, decode_value, encode_value
-from streams.sla.appeal_stream import appeal_key
 from streams.storm import StormDetector
 from streams.worker import now_ms
 
@@ -123,10 +122,13 @@ async def handle_batch(worker: Worker, events: Sequence[Any]) -> None:
     out: list[OutRecord] = []
     changed: dict[bytes, tuple[Any, Entry]] = {}
     judged = judgement(worker, now_ms())
+    links: appeal_links.Links = {}
     for event in events:
-        fold_event(worker, event, changed, out, judged)
+        fold_event(worker, event, changed, out, judged, links)
     table: list[OutRecord] = []
     write_contacts(worker, changed, table)
+    if links:
+        appeal_links.write_links(worker, links, table)
     await commit(worker, table, out)
     if worker.telemetry is not None:
         worker.telemetry.batch(len(events), time.perf_counter() - started, time.time())
@@ -167,11 +169,13 @@ def write_contacts(
 
 def fold_event(
     worker: Worker, event: Any, changed: dict[bytes, tuple[Any, Entry]], out: list[OutRecord],
-    judged: dict[int, int] | None = None,
+    judged: dict[int, int] | None, links: appeal_links.Links,
 ) -> None:
     """One input message: decode and fold it (``changed`` gets the contact's new entry,
     ``out`` its records); or dead-letter it. ``judged``: partition -> the instant its open
-    clocks are judged at (None: the wall clock; a partition missing: not judged yet)."""
+    clocks are judged at (None: the wall clock; a partition missing: not judged yet).
+    ``links``: the batch's appeal keys linked in place (streams.appeal_links; with live
+    appeals on), for the caller to write."""
     message = event.message
     worker.watermarks.processed(message.partition, message.offset)
     raw = event.value
@@ -206,30 +210,13 @@ def fold_event(
             held = entry or (pending[1] if pending is not None else None) or \
                 processor.cached(contact_event.contact_id) or \
                 (decode_value(stored) if isinstance(stored, bytes) else stored)
-        forward(worker, contact_event, raw if isinstance(raw, bytes) else b"", held, out)
+        try:
+            appeal_links.route(worker, contact_event, raw if isinstance(raw, bytes) else b"",
+                               held, message.partition, links, out, now_ms())
+        except Exception as exc:  # a state the appeal core rejects: park it, keep going
+            log.exception("cannot link the appeal of event %s", contact_event.event_id)
+            out.append(_dead_letter(event, worker, f"appeal: {exc}", exc))
     emission_records(worker, emission, out)
-
-
-def known_customer_ref(event: ContactEvent, held: Any) -> str | None:
-    """The event's customer_ref, else the latest one its contact named (``held``: the
-    contact's Entry after the fold, if the worker has it)."""
-    if event.customer_ref:
-        return event.customer_ref
-    state = getattr(held, "state", None)
-    if state is not None:
-        for e in reversed(state.events):
-            if e.customer_ref:
-                return str(e.customer_ref)
-    return None
-
-
-def forward(worker: Worker, event: ContactEvent, raw: bytes, held: Any,
-            out: list[OutRecord]) -> None:
-    """The re-keying: ``raw`` (the event's bytes as read) to appeal-events."""
-    if worker.appeal_events is None:
-        return
-    key = appeal_key(event.tenant, known_customer_ref(event, held), event.contact_id)
-    out.append(OutRecord(worker.appeal_events.get_topic_name(), key.encode(), raw))
 
 
 def stored_value(store: Any, key: bytes) -> bytes | None:

@@ -1,13 +1,14 @@
 """Faust glue of the live appeals (docs/appeals.md "Live linking"). No linking rules here: the
 pure :mod:`streams.sla.appeal_stream` decides; this module reads the clock, the table and sends.
 
-- The ``contact-events`` agent forwards every event it folded, as its raw bytes, to the
-  internal ``appeal-events`` topic keyed by ``tenant|customer_ref`` (streams.agents.forward; the
-  contact's customer_ref from its state when the event names none; ``tenant|#contact_id`` when
-  the contact names none at all). The re-keying is a topic the worker writes itself rather than
-  one the ingest also writes: the ingest API is not the only producer of contact-events
-  (channel adapters, replays, tests write it directly), and an event whose customer_ref only a
-  previous event named can be keyed right only where the contact's state is.
+- The ``contact-events`` agent forwards every event it folded whose contact names a customer,
+  as its raw bytes, to the internal ``appeal-events`` topic keyed by ``tenant|customer_ref``
+  (streams.appeal_links.route; the contact's customer_ref from its state when the event names
+  none). A contact that names no customer is its own appeal and is linked in place by that
+  agent, without the re-keying (streams.appeal_links). The re-keying is a topic the worker
+  writes itself rather than one the ingest also writes: the ingest API is not the only producer
+  of contact-events (channel adapters, replays, tests write it directly), and an event whose
+  customer_ref only a previous event named can be keyed right only where the contact's state is.
 - The ``appeal-events`` agent folds each event into its key's table value (the customer's
   recent contacts) and sends an ``AppealUpdated`` for every appeal whose figures changed to the
   ``appeals`` topic, which the sink writes to ``appeal_links``.
@@ -24,83 +25,34 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from schemas.codec import decode_event, encode
-from schemas.units import DAY_MS
+from schemas.codec import decode_event
 from streams.agents import SWEEP_BATCH, _dead_letter, now_ms, stored_value
+from streams.appeal_links import Links, keep_ms, link, write_links
 from streams.outbox import OutRecord
-from streams.sla.appeal_stream import (
-    CustomerContacts,
-    appeal_datum,
-    decode_state,
-    encode_state,
-    expired,
-    fold,
-    received_at,
-)
+from streams.sla.appeal_stream import decode_state, expired
 
 if TYPE_CHECKING:
     from streams.worker import Worker
 
 log = logging.getLogger(__name__)
-APPEAL_UPDATED = "AppealUpdated"
 BATCH_MAX = 500
 BATCH_WITHIN_S = 0.05
 
 
-def _linked_at(worker: Worker, now: int) -> int:
-    """Strictly increasing per process, so two updates of a contact never tie in
-    appeal_links (ReplacingMergeTree(linked_at), read with argMax)."""
-    worker.appeal_linked_at = max(now, worker.appeal_linked_at + 1)
-    return worker.appeal_linked_at
-
-
 async def handle_appeal_batch(worker: Worker, events: Sequence[Any], now: int) -> None:
     """Fold a batch of re-keyed events; write each changed key once; send the updates."""
-    window_ms = worker.settings.appeal_window_days * DAY_MS
-    keep = keep_ms(worker)
-    table = worker.appeal_table
-    store = worker.store_of(table)
-    assert worker.appeals is not None
-    appeals_topic = worker.appeals.get_topic_name()
     out: list[OutRecord] = []
-    changed: dict[bytes, tuple[Any, CustomerContacts | None]] = {}
+    links: Links = {}
     for event in events:
         key = event.key if isinstance(event.key, bytes) else b""
         raw = event.value if isinstance(event.value, bytes) else b""
         try:
-            contact_event = decode_event(raw)
-            if key in changed:
-                state = changed[key][1]
-            else:
-                value = store.get(event.message.partition, key)
-                state = None if value is None else decode_state(value)
-            state, updated = fold(state, contact_event, window_ms=window_ms, keep_ms=keep)
+            link(worker, key, event.message.partition, decode_event(raw), links, out, now)
         except Exception as exc:  # undecodable or a state the core rejects: park it
             log.exception("cannot link the appeal of a message on %s", key)
             out.append(_dead_letter(event, worker, f"appeal: {exc}", exc))
-            continue
-        changed[key] = (event, state)
-        received = received_at(state) if updated and state is not None else {}
-        for appeal in updated:
-            datum = appeal_datum(appeal, window_ms=window_ms, linked_at=_linked_at(worker, now),
-                                 received=received)
-            out.append(OutRecord(appeals_topic, key, encode(APPEAL_UPDATED, datum)))
-    changelog = table.changelog_topic.get_topic_name()
-    for key, (event, state) in changed.items():
-        partition = event.message.partition
-        if state is None:
-            store.delete(partition, key)
-            value = None
-        else:
-            value = encode_state(state)
-            store.put(partition, key, value)
-        out.append(OutRecord(changelog, key, value, partition))
+    write_links(worker, links, out)
     await worker.produce(out)
-
-
-def keep_ms(worker: Worker) -> int:
-    settings = worker.settings
-    return int((settings.appeal_window_days + settings.worker_appeal_keep_days) * DAY_MS)
 
 
 async def sweep_appeals(worker: Worker, now: int) -> None:
@@ -124,9 +76,12 @@ async def sweep_appeals(worker: Worker, now: int) -> None:
     out: list[OutRecord] = []
     for key, _seen in batch:
         value = stored_value(store, key)
-        if value is None or not expired(decode_state(value), now, keep_ms(worker)):
+        if value is None:
             continue
-        partition = _partition_of(worker, key)
+        state = decode_state(value)
+        if not expired(state, now, keep_ms(worker)):
+            continue
+        partition = _partition_of(worker, key) if state.partition is None else state.partition
         del store[key]
         out.append(OutRecord(changelog, key, None, partition))
     if out:

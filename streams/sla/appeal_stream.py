@@ -58,6 +58,9 @@ class CustomerContacts:
     events: dict[str, dict[str, ContactEvent]] = field(default_factory=dict)
     emitted: dict[str, str] = field(default_factory=dict)
     newest: int = 0  # the latest occurred_at seen under this key
+    #: the table partition the key's value is kept in (None in values from before it was
+    #: recorded: the partition the producer's partitioner gives the key)
+    partition: int | None = None
 
 
 def fingerprint(a: Appeal) -> str:
@@ -126,7 +129,10 @@ def encode_state(state: CustomerContacts) -> bytes:
                  e.kind.value, e.customer_category.value, *(getattr(e, f) for f in _FIELDS)]
                 for e in evs.values()]  # fmt: skip
         contacts.append([cid, rows])
-    return orjson.dumps({"v": 1, "c": contacts, "e": state.emitted, "n": state.newest})
+    data: dict[str, Any] = {"v": 1, "c": contacts, "e": state.emitted, "n": state.newest}
+    if state.partition is not None:
+        data["p"] = state.partition
+    return orjson.dumps(data)
 
 
 def decode_state(raw: bytes) -> CustomerContacts:
@@ -142,7 +148,7 @@ def decode_state(raw: bytes) -> CustomerContacts:
             )
             for r in rows
         }  # fmt: skip
-    return CustomerContacts(events, dict(data["e"]), int(data["n"]))
+    return CustomerContacts(events, dict(data["e"]), int(data["n"]), data.get("p"))
 
 
 # --- the AppealUpdated record --------------------------------------------------------------

@@ -250,6 +250,61 @@ def test_appeals_off_the_worker_neither_re_keys_nor_links() -> None:
     assert not [r for r in sent if "appeal" in r.topic]
 
 
+def test_a_contact_naming_no_customer_is_linked_in_place_without_the_re_keying() -> None:
+    """Its own single-contact appeal: no appeal-events record, the update straight from the
+    contact-events agent, the state kept in the table partition of the contact's events (and
+    its changelog partition), and a redelivered event re-emits the same update."""
+    worker, sent = _worker()
+    call = _call("solo", T0, customer="")
+
+    async def run() -> None:
+        agent = worker.app.agents["contact-events"]
+        async with agent.test_context() as ctx:
+            for e in call:
+                await ctx.put(encode_event(e), key=b"solo", partition=4)
+            await ctx.put(encode_event(call[-1]), key=b"solo", partition=4)  # redelivered
+
+    asyncio.run(run())
+    assert not [r for r in sent if r.topic.endswith("appeal-events")]
+    updates = [decode(r.value)[1] for r in sent if r.topic.endswith(".appeals")]
+    assert {u["appeal_id"] for u in updates} == {"solo"}
+    assert updates[-1] == {**updates[-2], "linked_at": updates[-1]["linked_at"]}
+    assert updates[-1]["linked_at"] > updates[-2]["linked_at"]
+    assert updates[-1]["wait_ms"] == 60_000 and updates[-1]["contact_ids"] == ["solo"]
+    changelog = worker.appeal_table.changelog_topic.get_topic_name()
+    writes = [r for r in sent if r.topic == changelog]
+    assert writes and {(r.key, r.partition) for r in writes} == {(b"mrsk|#solo", 4)}
+    state = decode_state(worker.appeal_table.data[b"mrsk|#solo"])
+    assert state.partition == 4 and set(state.events) == {"solo"}
+
+
+def test_the_appeal_state_keeps_its_partition_and_older_values_read_without_one() -> None:
+    state, _ = fold(None, _call("a", T0)[0], window_ms=WINDOW, keep_ms=KEEP)
+    assert state is not None and decode_state(encode_state(state)).partition is None
+    state.partition = 3
+    assert decode_state(encode_state(state)).partition == 3
+    older = b'{"v":1,"c":[],"e":{},"n":5}'  # a value written before the partition was kept
+    assert decode_state(older).partition is None and decode_state(older).newest == 5
+
+
+def test_retention_tombstones_go_to_the_partition_the_state_names() -> None:
+    from streams.appeal_agent import _partition_of, sweep_appeals
+
+    worker, sent = _worker()
+    old, _ = fold(None, _call("x", T0)[0], window_ms=WINDOW, keep_ms=KEEP)
+    assert old is not None
+    hashed = _partition_of(worker, b"mrsk|cust-1")
+    old.partition = (hashed + 1) % worker.settings.topic_partitions  # where it was linked
+    worker.appeal_table.data[b"mrsk|#x"] = encode_state(old)
+    unplaced, _ = fold(None, _call("y", T0)[0], window_ms=WINDOW, keep_ms=KEEP)
+    assert unplaced is not None
+    worker.appeal_table.data[b"mrsk|cust-1"] = encode_state(unplaced)  # an older value
+    worker.ready = True
+    asyncio.run(sweep_appeals(worker, T0 + KEEP + DAY_MS))
+    tombstones = {r.key: r.partition for r in sent if r.value is None}
+    assert tombstones == {b"mrsk|#x": old.partition, b"mrsk|cust-1": hashed}
+
+
 # --- the board: a repeat contact shows as such ---------------------------------------------
 
 def test_the_board_marks_a_repeat_contact_in_the_feed_and_the_at_risk_list() -> None:

@@ -30,6 +30,15 @@ def test_topics_keyed_by_contact_id_stay_co_partitioned_with_contact_events() ->
     assert {s.partitions for s in keyed} == {5}
 
 
+def test_appeal_events_stay_co_partitioned_with_contact_events() -> None:
+    """A contact naming no customer is linked in place, into the appeal table's partition of
+    its events partition (streams.appeal_links): faust gives one worker equal partitions of
+    both topics only while their counts are equal."""
+    settings = load_settings(topic_partitions=5)
+    specs = {s.name: s for s in load_topics(settings)}
+    assert specs["appeal-events"].partitions == specs["contact-events"].partitions == 5
+
+
 def test_defaults_come_from_settings_and_explicit_values_win(tmp_path: Path) -> None:
     path = tmp_path / "topics.toml"
     path.write_text(
