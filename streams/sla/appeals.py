@@ -173,8 +173,7 @@ def link(contacts: Sequence[ContactTime], window_ms: int) -> dict[str, str]:
     """contact_id -> appeal_id (the first contact's id) for contacts of any tenants.
 
     Contacts are keyed per tenant (a contact_id is unique within its tenant)."""
-    if window_ms < 0:
-        raise ValueError("the appeal window must not be negative")
+    _check_window(window_ms)
     uf = _UnionFind(f"{c.tenant}\x00{c.contact_id}" for c in contacts)
     for c in contacts:
         target = f"{c.tenant}\x00{c.related_to}"
@@ -204,8 +203,16 @@ def link(contacts: Sequence[ContactTime], window_ms: int) -> dict[str, str]:
     return out
 
 
+def _check_window(window_ms: int) -> None:
+    if window_ms < 0:
+        raise ValueError("the appeal window must not be negative")
+
+
 def appeals(contacts: Sequence[ContactTime], window_ms: int) -> list[Appeal]:
     """Link the contacts and summarise each appeal; sorted by (tenant, started_at, appeal_id)."""
+    if len(contacts) == 1:  # its own appeal, as link() finds; the live path's usual case
+        _check_window(window_ms)
+        return [_summary([contacts[0]])]
     links = link(contacts, window_ms)
     groups: dict[tuple[str, str], list[ContactTime]] = defaultdict(list)
     for c in contacts:

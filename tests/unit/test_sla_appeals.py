@@ -251,3 +251,20 @@ def test_a_wider_window_never_splits_an_appeal(events: list[ContactEvent]) -> No
 def test_negative_window_is_refused() -> None:
     with pytest.raises(ValueError):
         link([], -1)
+
+    with pytest.raises(ValueError):
+        appeals([customer_time([ev("received", T0)])], -1)  # the one-contact path too
+
+
+@settings(max_examples=150, deadline=None)
+@given(contact_sets(), st.sampled_from([0, D, WINDOW]))
+def test_a_contact_alone_is_the_appeal_the_linking_gives_it(
+    events: list[ContactEvent], window: int
+) -> None:
+    """appeals() of one contact takes a short path; it must give what the union-find gives
+    (here beside a contact of another tenant, which can never join it)."""
+    stranger = customer_time([dataclasses.replace(e, tenant="other") for e in events[:1]])
+    for cid in {e.contact_id for e in events}:
+        alone = customer_time([e for e in events if e.contact_id == cid])
+        linked = [a for a in appeals([alone, stranger], window) if a.tenant == alone.tenant]
+        assert appeals([alone], window) == linked
