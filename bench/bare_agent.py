@@ -63,7 +63,7 @@ def build() -> faust.App:
     if lever.get("quiet_monitor"):
         options["Monitor"] = QuietMonitor
     app = faust.App(settings.worker_app_id, **options)
-    use_read_committed(app)  # the worker's transport too
+    use_read_committed(app, settings.worker_fetch_max_wait_ms)  # the worker's transport too
     topic = app.topic(settings.topic(settings.events_topic), key_type=bytes, value_type=bytes,
                       key_serializer="raw", value_serializer="raw")
 

@@ -267,6 +267,12 @@ class Settings(BaseSettings):
         description="Worker: how often it looks at the next slice of its table for contacts "
         "past the retention (s).",
     )
+    worker_fetch_max_wait_ms: int = Field(
+        default=100, ge=0, le=1_500,
+        description="Worker: the longest the broker may hold a fetch of partitions with no new "
+        "records (ms; faust passes 1500). While that fetch is out no other partition on the "
+        "broker is fetched, so events behind it wait as long (docs/streams.md \"Fetch wait\").",
+    )
     worker_cache_contacts: int = Field(
         default=20_000, ge=0,
         description="Worker: decoded contacts kept in memory, most recently used first (the "

@@ -115,7 +115,7 @@ def create_worker(settings: Settings, *, store: str | None = None) -> Worker:
         datadir.mkdir(parents=True, exist_ok=True)  # faust makes only the last level
     app = faust.App(settings.worker_app_id,
                     **app_options(settings, store=store, datadir=datadir.absolute()))
-    use_read_committed(app)
+    use_read_committed(app, settings.worker_fetch_max_wait_ms)
     raw: dict[str, Any] = {"key_type": bytes, "value_type": bytes,
                            "key_serializer": "raw", "value_serializer": "raw"}
     avro: dict[str, Any] = {"key_serializer": "raw", "value_serializer": AVRO_CODEC}

@@ -13,6 +13,16 @@ watermark.
 The consumer thread also notes, after every fetch, each partition's position and the highest
 record offset it has returned (``fetch_state``): with the offsets the agent has folded, that
 tells the worker how far it has read each partition (streams.watermarks).
+
+The fetch wait (``fetch_max_wait_ms``): faust creates the consumer with 1500 ms. aiokafka keeps
+one fetch in flight per broker, and leaves out of it the partitions whose fetched records
+the worker has not taken yet (after a 100 ms back-off it sends the fetch anyway). When the
+worker is a little late taking records (a long batch, a garbage collection), the fetch goes out
+with only the quiet partitions in it (storm counts, appeal-events), and the broker holds it
+for the whole wait: for that time no contact-events partition is fetched. Measured after a
+backlog at 2,000 events/s: records then came in chunks of ~1,600 every ~750 ms and stayed
+1.2-1.5 s behind the log; with 100 ms, ~100 every 50 ms and 70-100 ms behind (docs/streams.md
+"Fetch wait"). The transport takes the value from the worker's settings.
 """
 
 from __future__ import annotations
@@ -25,6 +35,8 @@ import aiokafka
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
+#: services.settings' worker_fetch_max_wait_ms has the same default (a test pins it)
+DEFAULT_FETCH_MAX_WAIT_MS = 100
 #: (topic, partition) -> (position, highest offset returned since assigned, or None)
 FetchState = Mapping[tuple[str, int], tuple[int, int | None]]
 
@@ -37,6 +49,9 @@ class ReadCommittedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         consumer = super()._create_consumer(loop)
         # aiokafka keeps the level until start() builds its fetcher; faust passes no option
         consumer._isolation_level = "read_committed"
+        transport = self.consumer.transport
+        if isinstance(transport, ReadCommittedTransport):
+            consumer._fetch_max_wait_ms = transport.fetch_max_wait_ms
         return consumer
 
     async def _fetch_records(
@@ -85,9 +100,14 @@ class ReadCommittedConsumer(faust_aiokafka.Consumer):
 
 class ReadCommittedTransport(faust_aiokafka.Transport):
     Consumer = ReadCommittedConsumer
+    fetch_max_wait_ms: int = DEFAULT_FETCH_MAX_WAIT_MS
 
 
-def use_read_committed(app: faust.App) -> None:
-    """Give ``app`` the read_committed transport (before it starts)."""
+def use_read_committed(app: faust.App,
+                       fetch_max_wait_ms: int = DEFAULT_FETCH_MAX_WAIT_MS) -> None:
+    """Give ``app`` the read_committed transport, whose consumer holds a fetch of quiet
+    partitions at most ``fetch_max_wait_ms`` (before it starts)."""
     conf: Any = app.conf
-    app.transport = ReadCommittedTransport(conf.broker_consumer, app)
+    transport = ReadCommittedTransport(conf.broker_consumer, app)
+    transport.fetch_max_wait_ms = fetch_max_wait_ms
+    app.transport = transport

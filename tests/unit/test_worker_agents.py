@@ -335,3 +335,24 @@ def test_the_timer_writes_the_table_before_it_sends_a_breach() -> None:
     stored = decode_value(worker.contacts.data[b"c1"])
     assert stored.signatures["phone.answer"][0] == "breached"
     assert "breached" in [kept_record(a)["alert"] for a in stored.pending[0]]
+
+
+def test_the_consumer_reads_committed_and_holds_a_quiet_fetch_at_most_the_setting() -> None:
+    """faust creates the consumer with fetch_max_wait_ms=1500; the worker's transport sets the
+    setting's value (streams/transport.py: a fetch of quiet partitions holds back the rest)."""
+    from services.settings import Settings
+    from streams.transport import DEFAULT_FETCH_MAX_WAIT_MS
+
+    assert Settings.model_fields["worker_fetch_max_wait_ms"].default == DEFAULT_FETCH_MAX_WAIT_MS
+    n = next(_ids)
+    for wait in (DEFAULT_FETCH_MAX_WAIT_MS, 250):
+        settings = load_settings(topic_prefix=f"unit{n}.", worker_app_id=f"unit-worker-{n}",
+                                 worker_fetch_max_wait_ms=wait)
+        worker = create_worker(settings, store="memory://")
+
+        async def create(app: Any) -> Any:  # aiokafka wants a running loop; nothing connects
+            return app.consumer._thread._create_consumer(asyncio.get_running_loop())
+
+        consumer = asyncio.run(create(worker.app))
+        assert (consumer._fetch_max_wait_ms, consumer._isolation_level) == (wait,
+                                                                            "read_committed")
