@@ -12,8 +12,8 @@ Both agents link appeals with these functions; the linking rules are the pure
   ``tenant|#contact_id``). Nothing else can join it, so it needs no re-keying: the
   ``contact-events`` agent **links it in place**, into the appeal table's partition of the
   contact's own events partition (which the same worker holds; faust assigns equal partitions
-  of co-partitioned topics together). It saves a produce, a consume and a decode of the event,
-  which is about half of what live appeals cost per event (docs/appeals.md "Cost").
+  of co-partitioned topics together). It saves a produce, a consume and a second decode of
+  the event (docs/streams.md "Known limits" has what that did to breach latency).
 
 The state records the partition it is kept in (``CustomerContacts.partition``), so the
 retention sweep sends its tombstone to that changelog partition.
