@@ -7,7 +7,8 @@ wall clock, calls the ContactProcessor / StormDetector and sends what they retur
   goes to the dead-letter topic with the reason in its headers, and the stream goes on.
   With live appeals on, each folded event whose contact names a customer is also forwarded,
   as read, to the internal ``appeal-events`` topic keyed by customer (streams.appeal_agent
-  links them); a contact without one is linked in place (streams.appeal_links).
+  links them); a contact without one is its own appeal, emitted in place from its state
+  (streams.appeal_links).
 - deadline timer (every ``worker_timer_interval_s``): re-evaluates the contacts whose next
   instant of change has passed (warnings, breaches) -- the wall clock drives it, held back per
   partition by how far its log is read (``judgement``; docs/streams.md "Judged against the
@@ -122,13 +123,10 @@ async def handle_batch(worker: Worker, events: Sequence[Any]) -> None:
     out: list[OutRecord] = []
     changed: dict[bytes, tuple[Any, Entry]] = {}
     judged = judgement(worker, now_ms())
-    links: appeal_links.Links = {}
     for event in events:
-        fold_event(worker, event, changed, out, judged, links)
+        fold_event(worker, event, changed, out, judged)
     table: list[OutRecord] = []
     write_contacts(worker, changed, table)
-    if links:
-        appeal_links.write_links(worker, links, table)
     await commit(worker, table, out)
     if worker.telemetry is not None:
         worker.telemetry.batch(len(events), time.perf_counter() - started, time.time())
@@ -169,13 +167,11 @@ def write_contacts(
 
 def fold_event(
     worker: Worker, event: Any, changed: dict[bytes, tuple[Any, Entry]], out: list[OutRecord],
-    judged: dict[int, int] | None, links: appeal_links.Links,
+    judged: dict[int, int] | None,
 ) -> None:
     """One input message: decode and fold it (``changed`` gets the contact's new entry,
     ``out`` its records); or dead-letter it. ``judged``: partition -> the instant its open
-    clocks are judged at (None: the wall clock; a partition missing: not judged yet).
-    ``links``: the batch's appeal keys linked in place (streams.appeal_links; with live
-    appeals on), for the caller to write."""
+    clocks are judged at (None: the wall clock; a partition missing: not judged yet)."""
     message = event.message
     worker.watermarks.processed(message.partition, message.offset)
     raw = event.value
@@ -186,12 +182,18 @@ def fold_event(
         return
     key = contact_event.contact_id.encode()
     processor = worker.processor
+    before: Entry | None = None
     try:
         pending = changed.get(key)
-        stored: bytes | Entry | None = pending[1] if pending is not None else None
+        stored: Entry | None = pending[1] if pending is not None else None
         partition = message.partition
-        if stored is None and not processor.is_cached(contact_event.contact_id):
-            stored = worker.contact_store().get(partition, key)
+        if stored is None:
+            before = processor.cached(contact_event.contact_id)
+            if before is None:
+                value = worker.contact_store().get(partition, key)
+                stored = None if value is None else decode_value(value)
+        before = before or stored
+        prior = None if before is None else before.state  # the entry's state is replaced
         entry, emission = processor.apply_event(
             stored, contact_event, partition, message.offset, now_ms(),
             None if judged is None else judged.get(partition, NOT_JUDGED),
@@ -205,14 +207,10 @@ def fold_event(
     if entry is not None:
         changed[key] = (event, entry)
     if worker.appeal_events is not None:
-        held: Any = None
-        if not contact_event.customer_ref:  # the contact's state may name its customer
-            held = entry or (pending[1] if pending is not None else None) or \
-                processor.cached(contact_event.contact_id) or \
-                (decode_value(stored) if isinstance(stored, bytes) else stored)
+        held = entry or before  # the contact after the event (None: it never folded)
         try:
             appeal_links.route(worker, contact_event, raw if isinstance(raw, bytes) else b"",
-                               held, message.partition, links, out, now_ms())
+                               prior, None if held is None else held.state, out, now_ms())
         except Exception as exc:  # a state the appeal core rejects: park it, keep going
             log.exception("cannot link the appeal of event %s", contact_event.event_id)
             out.append(_dead_letter(event, worker, f"appeal: {exc}", exc))

@@ -9,19 +9,22 @@ Both agents link appeals with these functions; the linking rules are the pure
   and the re-keying brings them to one key, which the ``appeal-events`` agent links
   (streams.appeal_agent).
 - An event whose contact names no customer is its own single-contact appeal (key
-  ``tenant|#contact_id``). Nothing else can join it, so it needs no re-keying: the
-  ``contact-events`` agent **links it in place**, into the appeal table's partition of the
-  contact's own events partition (which the same worker holds; faust assigns equal partitions
-  of co-partitioned topics together). It saves a produce, a consume and a second decode of
-  the event (docs/streams.md "Known limits" has what that did to breach latency).
+  ``tenant|#contact_id``). Nothing else can join it, so it needs no re-keying, and its figures
+  are a function of its contact's events, which the contacts table holds already: the
+  ``contact-events`` agent **emits it in place** from the contact's state before and after the
+  event (:func:`emit_alone`) and keeps no appeal state for it. That saves, per event, a
+  produce, a consume and a second decode (against re-keying), and the appeal table's read,
+  decode, encode and changelog record (against linking it in place into that table; docs/streams.md
+  "Known limits" has what each did to the worker's cost).
 
-The state records the partition it is kept in (``CustomerContacts.partition``), so the
-retention sweep sends its tombstone to that changelog partition.
+The appeal table's values record the partition they are kept in (``CustomerContacts.partition``),
+so the retention sweep sends their tombstones to that changelog partition (values of
+``#contact_id`` keys written by the workers before emit_alone, in their contact's partition).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from schemas.codec import encode
 from schemas.events import ContactEvent
@@ -29,6 +32,7 @@ from schemas.units import DAY_MS
 from streams.outbox import OutRecord
 from streams.sla.appeal_stream import (
     CustomerContacts,
+    alone,
     appeal_datum,
     appeal_key,
     decode_state,
@@ -36,6 +40,7 @@ from streams.sla.appeal_stream import (
     fold,
     received_at,
 )
+from streams.sla.state import ContactState
 
 if TYPE_CHECKING:
     from streams.worker import Worker
@@ -45,30 +50,45 @@ APPEAL_UPDATED = "AppealUpdated"
 Links = dict[bytes, tuple[int, CustomerContacts | None]]
 
 
-def route(worker: Worker, event: ContactEvent, raw: bytes, held: Any, partition: int,
-          links: Links, out: list[OutRecord], now: int) -> None:
+def route(worker: Worker, event: ContactEvent, raw: bytes, before: ContactState | None,
+          after: ContactState | None, out: list[OutRecord], now: int) -> None:
     """The event's part in live appeals: forwarded to appeal-events when its contact names a
-    customer, else linked in place (``held``: the contact's Entry, for its customer_ref)."""
+    customer, else its contact's own appeal emitted in place (``before`` / ``after``: the
+    contact's state before and after the event; None: none yet / the event did not fold)."""
     assert worker.appeal_events is not None
-    customer = known_customer_ref(event, held)
+    customer = known_customer_ref(event, after)
     key = appeal_key(event.tenant, customer, event.contact_id).encode()
     if customer:
         out.append(OutRecord(worker.appeal_events.get_topic_name(), key, raw))
-    else:
-        link(worker, key, partition, event, links, out, now)
+    elif after is not None:
+        emit_alone(worker, key, before, after, event.event_id, out, now)
 
 
-def known_customer_ref(event: ContactEvent, held: Any) -> str | None:
-    """The event's customer_ref, else the latest one its contact named (``held``: the
-    contact's Entry after the fold, if the worker has it)."""
+def known_customer_ref(event: ContactEvent, state: ContactState | None) -> str | None:
+    """The event's customer_ref, else the latest one its contact named (``state``: the
+    contact's state after the fold, if the worker has it)."""
     if event.customer_ref:
         return event.customer_ref
-    state = getattr(held, "state", None)
     if state is not None:
         for e in reversed(state.events):
             if e.customer_ref:
                 return str(e.customer_ref)
     return None
+
+
+def emit_alone(worker: Worker, key: bytes, before: ContactState | None, after: ContactState,
+               event_id: str, out: list[OutRecord], now: int) -> None:
+    """A contact naming no customer: an AppealUpdated of its own appeal when the event changed
+    its figures or was already held (streams.sla.appeal_stream.alone); nothing is kept."""
+    window_ms = worker.settings.appeal_window_days * DAY_MS
+    appeal = alone(None if before is None else before.events, after.events, event_id,
+                   window_ms=window_ms)
+    if appeal is None:
+        return
+    assert worker.appeals is not None
+    datum = appeal_datum(appeal, window_ms=window_ms, linked_at=linked_at(worker, now),
+                         received={after.contact_id: after.events[0].occurred_at})
+    out.append(OutRecord(worker.appeals.get_topic_name(), key, encode(APPEAL_UPDATED, datum)))
 
 
 def link(worker: Worker, key: bytes, partition: int, event: ContactEvent, links: Links,

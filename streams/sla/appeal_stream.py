@@ -96,6 +96,23 @@ def fold(
     return (state if state.events else None), out
 
 
+def alone(
+    before: Sequence[ContactEvent] | None, after: Sequence[ContactEvent], event_id: str, *,
+    window_ms: int,
+) -> Appeal | None:
+    """A contact that names no customer is its own appeal, whose figures are a function of its
+    own events: the worker derives it from the contact's state (``before`` / ``after`` the
+    event ``event_id``; None: a new contact) and keeps nothing else for it. Returns the appeal
+    to emit, or None -- exactly what :func:`fold` emits for the key ``tenant|#contact_id``
+    (tests/unit/test_sla_appeals.py): the figures changed, or the event was already held (a
+    redelivery re-emits the same update)."""
+    (now,) = appeals([customer_time(after)], window_ms)
+    if before is None or any(e.event_id == event_id for e in before):
+        return now
+    (then,) = appeals([customer_time(before)], window_ms)
+    return None if fingerprint(then) == fingerprint(now) else now
+
+
 def _prune(state: CustomerContacts, current: Sequence[Appeal], keep_ms: int) -> None:
     horizon = state.newest - keep_ms
     for a in current:

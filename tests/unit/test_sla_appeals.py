@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.events import ContactEvent, EventType
+from streams.sla.appeal_stream import CustomerContacts, alone, fold
 from streams.sla.appeals import (
     appeals,
     appeals_from_events,
@@ -19,6 +20,8 @@ from streams.sla.appeals import (
     link,
     summarise,
 )
+from streams.sla.state import ContactState
+from streams.sla.state import fold as fold_contact
 from tests.fixtures.sla import MIN, D, H, S, at, ev
 
 T0 = at("2026-11-02T08:00:00Z")
@@ -268,3 +271,26 @@ def test_a_contact_alone_is_the_appeal_the_linking_gives_it(
         alone = customer_time([e for e in events if e.contact_id == cid])
         linked = [a for a in appeals([alone, stranger], window) if a.tenant == alone.tenant]
         assert appeals([alone], window) == linked
+
+
+@settings(max_examples=150, deadline=None)
+@given(contact_sets(), st.randoms(use_true_random=False), st.sampled_from([0, D, WINDOW]))
+def test_a_contact_alone_emits_from_its_state_what_the_appeal_fold_emits(
+    events: list[ContactEvent], rnd: random.Random, window: int
+) -> None:
+    """The worker emits a customer-less contact's appeal from the contact's own state
+    (appeal_stream.alone) instead of an appeal table value (appeal_stream.fold): for any
+    arrival order and redelivered copies, the same appeals after the same events."""
+    cid = events[0].contact_id
+    mine = [e for e in events if e.contact_id == cid]
+    arrivals = mine + rnd.sample(mine, k=len(mine) // 2)
+    rnd.shuffle(arrivals)
+    table: CustomerContacts | None = None
+    contact: ContactState | None = None
+    for e in arrivals:
+        table, want = fold(table, e, window_ms=window, keep_ms=window + 35 * D)
+        after = fold_contact(contact, e)
+        got = alone(None if contact is None else contact.events, after.events, e.event_id,
+                    window_ms=window)
+        assert ([] if got is None else [got]) == want
+        contact = after

@@ -31,9 +31,9 @@ def test_topics_keyed_by_contact_id_stay_co_partitioned_with_contact_events() ->
 
 
 def test_appeal_events_stay_co_partitioned_with_contact_events() -> None:
-    """A contact naming no customer is linked in place, into the appeal table's partition of
-    its events partition (streams.appeal_links): faust gives one worker equal partitions of
-    both topics only while their counts are equal."""
+    """Workers before emit_alone linked a customer-less contact in place, into the appeal
+    table's partition of its events partition; those values stay co-located with their
+    contacts (one worker holds both) only while the counts are equal."""
     settings = load_settings(topic_partitions=5)
     specs = {s.name: s for s in load_topics(settings)}
     assert specs["appeal-events"].partitions == specs["contact-events"].partitions == 5
