@@ -106,11 +106,11 @@ def alone(
     to emit, or None -- exactly what :func:`fold` emits for the key ``tenant|#contact_id``
     (tests/unit/test_sla_appeals.py): the figures changed, or the event was already held (a
     redelivery re-emits the same update)."""
-    (now,) = appeals([customer_time(after)], window_ms)
+    (current,) = appeals([customer_time(after)], window_ms)
     if before is None or any(e.event_id == event_id for e in before):
-        return now
-    (then,) = appeals([customer_time(before)], window_ms)
-    return None if fingerprint(then) == fingerprint(now) else now
+        return current
+    (previous,) = appeals([customer_time(before)], window_ms)
+    return None if fingerprint(previous) == fingerprint(current) else current
 
 
 def _prune(state: CustomerContacts, current: Sequence[Appeal], keep_ms: int) -> None:
