@@ -285,6 +285,13 @@ class Settings(BaseSettings):
         "permanent generation, so a full collection never walks all open contacts (0 = "
         "Python's default GC; docs/streams.md).",
     )
+    worker_gc_young: int = Field(
+        default=100_000, ge=0,
+        description="Worker: gc.set_threshold's first threshold, the tracked objects "
+        "allocated, net, between two young collections (every 10th young one is a middle "
+        "one, every 10th middle one a full one). Python's 700 cost the worker ~15% of its "
+        "CPU per event (0 = Python's; docs/streams.md \"Garbage collection\").",
+    )
     worker_appeals: bool = Field(
         default=True,
         description="Worker: link appeals live -- re-key contact events by customer through "

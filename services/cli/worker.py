@@ -28,10 +28,12 @@ def run_worker(loglevel: str = "info", create_topics: bool = True) -> None:
     from services.logs import configure_logging, logging_config
     from services.settings import load_settings
     from streams.app import create_worker
+    from streams.gc_policy import set_young_threshold
     from streams.sla.policy import PolicyError
 
     settings = load_settings()
     configure_logging(settings.log_format, loglevel)
+    set_young_threshold(settings.worker_gc_young)
     if settings.worker_event_loop == "uvloop":
         import mode.loop
 
