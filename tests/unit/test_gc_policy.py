@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from streams.gc_policy import freeze_alive, unfrozen_garbage
+from streams.gc_policy import freeze_alive, set_young_threshold, unfrozen_garbage
 
 
 class Node:
@@ -49,3 +49,18 @@ def test_the_shutdown_count_is_skipped_above_its_bound(monkeypatch: pytest.Monke
     frozen, garbage = unfrozen_garbage()
     assert frozen > 10 and garbage is None
     assert gc.get_freeze_count() == frozen  # left frozen: the process is stopping anyway
+
+
+def test_the_young_threshold_spaces_collections_and_zero_leaves_python_s() -> None:
+    saved = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        set_young_threshold(0)
+        assert gc.get_threshold() == (700, 10, 10)
+        set_young_threshold(100_000)
+        assert gc.get_threshold() == (100_000, 10, 10)  # the older generations' ratios stay
+        young = gc.get_stats()[0]["collections"]
+        kept = [[] for _ in range(5_000)]  # 5,000 tracked objects alive: no young collection
+        assert gc.get_stats()[0]["collections"] == young and len(kept) == 5_000
+    finally:
+        gc.set_threshold(*saved)
