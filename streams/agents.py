@@ -194,6 +194,8 @@ def fold_event(
                 stored = None if value is None else decode_value(value)
         before = before or stored
         prior = None if before is None else before.state  # the entry's state is replaced
+        kept = None if before is None else before.appeal
+        prior_print = kept[1] if kept is not None and kept[0] is prior else None
         entry, emission = processor.apply_event(
             stored, contact_event, partition, message.offset, now_ms(),
             None if judged is None else judged.get(partition, NOT_JUDGED),
@@ -209,8 +211,12 @@ def fold_event(
     if worker.appeal_events is not None:
         held = entry or before  # the contact after the event (None: it never folded)
         try:
-            appeal_links.route(worker, contact_event, raw if isinstance(raw, bytes) else b"",
-                               prior, None if held is None else held.state, out, now_ms())
+            after = None if held is None else held.state
+            fingerprint = appeal_links.route(worker, contact_event,
+                                             raw if isinstance(raw, bytes) else b"", prior,
+                                             after, out, now_ms(), prior_print)
+            if fingerprint is not None and held is not None:
+                held.appeal = (held.state, fingerprint)  # for the contact's next event
         except Exception as exc:  # a state the appeal core rejects: park it, keep going
             log.exception("cannot link the appeal of event %s", contact_event.event_id)
             out.append(_dead_letter(event, worker, f"appeal: {exc}", exc))

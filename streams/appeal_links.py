@@ -51,17 +51,21 @@ Links = dict[bytes, tuple[int, CustomerContacts | None]]
 
 
 def route(worker: Worker, event: ContactEvent, raw: bytes, before: ContactState | None,
-          after: ContactState | None, out: list[OutRecord], now: int) -> None:
+          after: ContactState | None, out: list[OutRecord], now: int,
+          before_print: str | None = None) -> str | None:
     """The event's part in live appeals: forwarded to appeal-events when its contact names a
     customer, else its contact's own appeal emitted in place (``before`` / ``after``: the
-    contact's state before and after the event; None: none yet / the event did not fold)."""
+    contact's state before and after the event; None: none yet / the event did not fold).
+    Returns the fingerprint of the own appeal ``after`` makes (None when forwarded), for the
+    caller to pass as ``before_print`` with the contact's next event."""
     assert worker.appeal_events is not None
     customer = known_customer_ref(event, after)
     key = appeal_key(event.tenant, customer, event.contact_id).encode()
     if customer:
         out.append(OutRecord(worker.appeal_events.get_topic_name(), key, raw))
     elif after is not None:
-        emit_alone(worker, key, before, after, event.event_id, out, now)
+        return emit_alone(worker, key, before, after, event.event_id, out, now, before_print)
+    return None
 
 
 def known_customer_ref(event: ContactEvent, state: ContactState | None) -> str | None:
@@ -77,18 +81,22 @@ def known_customer_ref(event: ContactEvent, state: ContactState | None) -> str |
 
 
 def emit_alone(worker: Worker, key: bytes, before: ContactState | None, after: ContactState,
-               event_id: str, out: list[OutRecord], now: int) -> None:
+               event_id: str, out: list[OutRecord], now: int,
+               before_print: str | None = None) -> str:
     """A contact naming no customer: an AppealUpdated of its own appeal when the event changed
-    its figures or was already held (streams.sla.appeal_stream.alone); nothing is kept."""
+    its figures or was already held (streams.sla.appeal_stream.alone); nothing is kept.
+    Returns the appeal's fingerprint after the event."""
     window_ms = worker.settings.appeal_window_days * DAY_MS
-    appeal = alone(None if before is None else before.events, after.events, event_id,
-                   window_ms=window_ms)
-    if appeal is None:
-        return
-    assert worker.appeals is not None
-    datum = appeal_datum(appeal, window_ms=window_ms, linked_at=linked_at(worker, now),
-                         received={after.contact_id: after.events[0].occurred_at})
-    out.append(OutRecord(worker.appeals.get_topic_name(), key, encode(APPEAL_UPDATED, datum)))
+    appeal, update_id, changed = alone(None if before is None else before.events, after.events,
+                                       event_id, window_ms=window_ms, before_print=before_print)
+    if changed:
+        assert worker.appeals is not None
+        datum = appeal_datum(appeal, window_ms=window_ms, linked_at=linked_at(worker, now),
+                             received={after.contact_id: after.events[0].occurred_at},
+                             update_id=update_id)
+        out.append(OutRecord(worker.appeals.get_topic_name(), key,
+                             encode(APPEAL_UPDATED, datum)))
+    return update_id
 
 
 def link(worker: Worker, key: bytes, partition: int, event: ContactEvent, links: Links,

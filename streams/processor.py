@@ -66,6 +66,10 @@ class Entry:
     encoded). ``judged``: the latest instant its open clocks were judged at; a later judgement
     never goes back before it (after a restart the partition's read watermark is unknown for a
     while, but what was judged then stays judged).
+    ``appeal``: (a state, the fingerprint of the own appeal it makes) -- kept in memory only
+    (never in the table value), by the agent that emits a customer-less contact's appeal from
+    its state (streams.appeal_links.route), so the next event need not work the earlier
+    appeal out again; trusted only while ``state`` is that very state.
     """
 
     state: ContactState
@@ -75,6 +79,7 @@ class Entry:
     pending: tuple[tuple[Kept, ...], tuple[Kept, ...]] = ((), ())
     judged: int = 0
     unwritten: bool = False
+    appeal: tuple[ContactState, str] | None = None
 
     @property
     def dirty(self) -> bool:

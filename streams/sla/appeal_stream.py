@@ -98,19 +98,24 @@ def fold(
 
 def alone(
     before: Sequence[ContactEvent] | None, after: Sequence[ContactEvent], event_id: str, *,
-    window_ms: int,
-) -> Appeal | None:
+    window_ms: int, before_print: str | None = None,
+) -> tuple[Appeal, str, bool]:
     """A contact that names no customer is its own appeal, whose figures are a function of its
     own events: the worker derives it from the contact's state (``before`` / ``after`` the
     event ``event_id``; None: a new contact) and keeps nothing else for it. Returns the appeal
-    to emit, or None -- exactly what :func:`fold` emits for the key ``tenant|#contact_id``
-    (tests/unit/test_sla_appeals.py): the figures changed, or the event was already held (a
-    redelivery re-emits the same update)."""
+    after the event, its fingerprint, and whether to emit it -- exactly when :func:`fold`
+    emits for the key ``tenant|#contact_id`` (tests/unit/test_sla_appeals.py): the figures
+    changed, or the event was already held (a redelivery re-emits the same update).
+    ``before_print``: the fingerprint of the appeal ``before`` makes, when the caller kept it
+    from the previous event (then ``before``'s appeal is not worked out again)."""
     (current,) = appeals([customer_time(after)], window_ms)
+    after_print = fingerprint(current)
     if before is None or any(e.event_id == event_id for e in before):
-        return current
-    (previous,) = appeals([customer_time(before)], window_ms)
-    return None if fingerprint(previous) == fingerprint(current) else current
+        return current, after_print, True
+    if before_print is None:
+        (previous,) = appeals([customer_time(before)], window_ms)
+        before_print = fingerprint(previous)
+    return current, after_print, before_print != after_print
 
 
 def _prune(state: CustomerContacts, current: Sequence[Appeal], keep_ms: int) -> None:
@@ -171,14 +176,17 @@ def decode_state(raw: bytes) -> CustomerContacts:
 # --- the AppealUpdated record --------------------------------------------------------------
 
 def appeal_datum(
-    a: Appeal, *, window_ms: int, linked_at: int, received: Mapping[str, int] | None = None
+    a: Appeal, *, window_ms: int, linked_at: int, received: Mapping[str, int] | None = None,
+    update_id: str | None = None,
 ) -> dict[str, Any]:
     """An AppealUpdated datum (schemas/avro/AppealUpdated.v1.avsc); ``received``: contact_id
-    -> its first event's instant (:func:`received_at`), for contact_received_at."""
+    -> its first event's instant (:func:`received_at`), for contact_received_at;
+    ``update_id``: ``fingerprint(a)`` when the caller has it already."""
     return {
         "contact_received_at": [received.get(c, a.started_at) for c in a.contact_ids]
         if received else [],
-        "update_id": fingerprint(a), "tenant": a.tenant, "appeal_id": a.appeal_id,
+        "update_id": fingerprint(a) if update_id is None else update_id,
+        "tenant": a.tenant, "appeal_id": a.appeal_id,
         "customer_ref": a.customer_ref, "topic": a.topic, "channel": a.channel,
         "region": a.region, "office": a.office, "customer_category": a.customer_category,
         "started_at": a.started_at, "contact_ids": list(a.contact_ids),

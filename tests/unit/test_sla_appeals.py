@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.events import ContactEvent, EventType
-from streams.sla.appeal_stream import CustomerContacts, alone, fold
+from streams.sla.appeal_stream import CustomerContacts, alone, fingerprint, fold
 from streams.sla.appeals import (
     appeals,
     appeals_from_events,
@@ -280,17 +280,23 @@ def test_a_contact_alone_emits_from_its_state_what_the_appeal_fold_emits(
 ) -> None:
     """The worker emits a customer-less contact's appeal from the contact's own state
     (appeal_stream.alone) instead of an appeal table value (appeal_stream.fold): for any
-    arrival order and redelivered copies, the same appeals after the same events."""
+    arrival order and redelivered copies, the same appeals after the same events; and the same
+    again when given the fingerprint it returned for the previous event (what the worker keeps
+    in the contact's entry)."""
     cid = events[0].contact_id
     mine = [e for e in events if e.contact_id == cid]
     arrivals = mine + rnd.sample(mine, k=len(mine) // 2)
     rnd.shuffle(arrivals)
     table: CustomerContacts | None = None
     contact: ContactState | None = None
+    kept: str | None = None  # the fingerprint the worker keeps from the previous event
     for e in arrivals:
         table, want = fold(table, e, window_ms=window, keep_ms=window + 35 * D)
         after = fold_contact(contact, e)
-        got = alone(None if contact is None else contact.events, after.events, e.event_id,
-                    window_ms=window)
-        assert ([] if got is None else [got]) == want
-        contact = after
+        before = None if contact is None else contact.events
+        appeal, update_id, emit = alone(before, after.events, e.event_id, window_ms=window)
+        assert ([appeal] if emit else []) == want
+        assert update_id == fingerprint(appeal)
+        assert alone(before, after.events, e.event_id, window_ms=window,
+                     before_print=kept) == (appeal, update_id, emit)
+        contact, kept = after, update_id
