@@ -27,7 +27,7 @@ from schemas.events import Channel, ContactEvent, EventType, Kind
 from schemas.units import MINUTE_MS
 from streams import emissions
 from streams.live_metrics import LiveMetrics, MetricsConfig, facts_of
-from streams.sla.clock import Outcome, Status, evaluate, next_change
+from streams.sla.clock import Outcome, Status, evaluate_next
 from streams.sla.policy import Policy
 from streams.sla.state import ContactState, fold, state_from_dict, state_to_dict
 from streams.sla.versions import Rules, rules_of
@@ -252,30 +252,19 @@ class ContactProcessor:
             judge = entry.judged
         entry.judged = judge
         policy = self.rules.for_state(state)
-        outcomes = evaluate(state, policy, judge, now)
+        outcomes, nxt = evaluate_next(state, policy, judge, now)
         before = entry.signatures
         emission = emissions.diff(outcomes, before, now)
         entry.signatures = emission.signatures
         if emission.outcomes:
             self._count_open(before, emission.outcomes)
         contact_id = state.contact_id
-        nxt = self._next(state, policy, outcomes, judge, now)
         self.heap.schedule(contact_id, None if nxt is None else nxt + late, entry.partition)
         due = self._metrics_due
         due[contact_id] = (entry.partition, state, outcomes)
         if len(due) > METRICS_DUE_MAX:
             self._update_metrics()
         return emission
-
-    def _next(
-        self, state: ContactState, policy: Policy, outcomes: list[Outcome], judge: int, now: int
-    ) -> int | None:
-        """next_change, skipped when its own docstring says it is None: no clock open and
-        running, and no event after ``now`` (saves a second pass over the clocks)."""
-        running = any(o.status is Status.OPEN and not o.paused for o in outcomes)
-        if not running and state.events[-1].occurred_at <= now:
-            return None
-        return next_change(state, policy, judge, now)
 
     def _count_open(self, before: Mapping[str, emissions.Signature],
                     records: list[dict[str, Any]]) -> None:
@@ -389,10 +378,9 @@ class ContactProcessor:
                 continue
             late = self.late_ms(state)
             policy = self.rules.for_state(state)
-            outcomes = evaluate(state, policy, now - late, now)
+            outcomes, later = evaluate_next(state, policy, now - late, now)
             self._metrics_for(entry.partition).update(state.contact_id, _facts(state, outcomes))
             changed = emissions.diff(outcomes, entry.signatures, now).changed
-            later = next_change(state, policy, now - late, now)
             nxt = now if changed else (None if later is None else later + late)
             self.heap.schedule(state.contact_id, nxt, entry.partition)
 

@@ -287,20 +287,42 @@ def next_change(
     facts = _facts(state, now if events_until is None else events_until)
     best = facts.next_event
     for m in policy.milestones:
-        if not m.applies_to(state.channel, state.kind):
+        if m.applies_to(state.channel, state.kind):
+            result = _clock(state, m, facts, now)
+            if result is not None:
+                best = _sooner(m, *result, best)
+    return best
+
+
+def evaluate_next(
+    state: ContactState, policy: Policy, now: int, events_until: int | None = None
+) -> tuple[list[Outcome], int | None]:
+    """``(evaluate(...), next_change(...))`` of the same arguments in one pass over the events
+    and the clocks: the worker needs both after every event."""
+    facts = _facts(state, now if events_until is None else events_until)
+    best = facts.next_event
+    out = []
+    for m in policy.milestones:
+        if m.applies_to(state.channel, state.kind):
+            result = _clock(state, m, facts, now, policy.version, policy.name)
+            if result is not None:
+                out.append(result[0])
+                best = _sooner(m, *result, best)
+    return out, best
+
+
+def _sooner(m: Milestone, outcome: Outcome, pauses: list[Pause], cal: Calendar,
+            best: int | None) -> int | None:
+    """``best``, or the clock's next change if that comes first: its due instant passing or
+    its next uncrossed warning (none for a clock stopped or paused)."""
+    if outcome.stopped_at is not None or outcome.paused:
+        return best
+    if outcome.status is Status.OPEN and outcome.due_at is not None:
+        best = outcome.due_at + 1 if best is None else min(best, outcome.due_at + 1)
+    for w in m.warnings:
+        if w in outcome.warnings_crossed:
             continue
-        result = _clock(state, m, facts, now)
-        if result is None:
-            continue
-        outcome, pauses, cal = result
-        if outcome.stopped_at is not None or outcome.paused:
-            continue
-        if outcome.status is Status.OPEN and outcome.due_at is not None:
-            best = outcome.due_at + 1 if best is None else min(best, outcome.due_at + 1)
-        for w in m.warnings:
-            if w in outcome.warnings_crossed:
-                continue
-            at = _reach(cal, outcome.started_at, threshold_ms(outcome.target_ms, w), pauses)
-            if at is not None and (best is None or at < best):
-                best = at
+        at = _reach(cal, outcome.started_at, threshold_ms(outcome.target_ms, w), pauses)
+        if at is not None and (best is None or at < best):
+            best = at
     return best

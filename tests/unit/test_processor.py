@@ -112,28 +112,32 @@ def test_timer_emissions_join_the_next_step() -> None:
     assert step[0] == 1 and "breached" in [kept_record(a)["alert"] for a in step[1]]
 
 
-def test_the_next_change_shortcut_agrees_with_the_core() -> None:
+def test_one_pass_of_evaluate_next_agrees_with_evaluate_and_next_change() -> None:
+    """What the processor asks after every event (streams.sla.clock.evaluate_next), over a
+    simulated day of every channel and milestone, judged at the instant or behind it."""
     import tempfile
     from pathlib import Path
 
-    from streams.sla.clock import evaluate, next_change
+    from streams.sla.clock import evaluate, evaluate_next, next_change
     from streams.sla.policy import load_policy as load
     from streams.sla.state import build_state
     from tests.integration.worker_day import DAY, simulated_day, write_combined_policy
 
     policy = load(str(write_combined_policy(Path(tempfile.mkdtemp()) / "p.toml")))
-    proc = ContactProcessor(policy)
     events = simulated_day(T0 - T0 % DAY, contacts=150)
     by_contact: dict[str, list[ContactEvent]] = {}
     for e in events:
         by_contact.setdefault(e.contact_id, []).append(e)
+    scheduled = 0
     for evs in by_contact.values():
         state = build_state(evs)
         for now in sorted({e.occurred_at for e in evs} | {evs[0].occurred_at + 41_000}):
             for judge in (now, now - 700):  # judged at now, or behind it (a read watermark)
-                outcomes = evaluate(state, policy, judge, now)
-                assert proc._next(state, policy, outcomes, judge, now) == next_change(
-                    state, policy, judge, now)
+                outcomes, nxt = evaluate_next(state, policy, judge, now)
+                assert outcomes == evaluate(state, policy, judge, now)
+                assert nxt == next_change(state, policy, judge, now)
+                scheduled += nxt is not None
+    assert scheduled  # the day has clocks still to change, not only finished ones
 
 
 def test_a_cached_contact_needs_no_table_value() -> None:

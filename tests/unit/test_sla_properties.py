@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from schemas.events import Channel, ContactEvent, EventType, Kind
 from streams.emissions import diff
-from streams.sla.clock import Outcome, Status, evaluate, next_change
+from streams.sla.clock import Outcome, Status, evaluate, evaluate_next, next_change
 from streams.sla.policy import Policy, load_policy, policy_from_mapping
 from streams.sla.state import build_state, fold, state_from_dict, state_to_dict
 from tests.fixtures.sla import MIN, D, H, S, at, ev
@@ -141,6 +141,18 @@ def test_next_change_is_after_now_and_nothing_changes_before_it(
     assert _view(evaluate(state, policy, nxt - 1)) == current
     if not pending:
         assert _view(evaluate(state, policy, nxt)) != current
+
+
+@FAST
+@given(contacts(), policies, nows, offsets)
+def test_evaluate_next_is_evaluate_and_next_change_in_one_pass(
+    events, policy: Policy, now: int, behind: int  # type: ignore[no-untyped-def]
+) -> None:
+    state = build_state(events)
+    for events_until in (None, now + behind, now - behind):
+        assert evaluate_next(state, policy, now, events_until) == (
+            evaluate(state, policy, now, events_until),
+            next_change(state, policy, now, events_until))
 
 
 @FAST
