@@ -284,14 +284,7 @@ def next_change(
     uncrossed warning, a due instant passing, or the next event already in the state that lies
     after ``events_until`` (default ``now``). None when every clock has stopped (or is paused)
     and no event is pending."""
-    facts = _facts(state, now if events_until is None else events_until)
-    best = facts.next_event
-    for m in policy.milestones:
-        if m.applies_to(state.channel, state.kind):
-            result = _clock(state, m, facts, now)
-            if result is not None:
-                best = _sooner(m, *result, best)
-    return best
+    return evaluate_next(state, policy, now, events_until)[1]
 
 
 def evaluate_next(
