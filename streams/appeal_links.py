@@ -84,8 +84,9 @@ def emit_alone(worker: Worker, key: bytes, before: ContactState | None, after: C
                event_id: str, out: list[OutRecord], now: int,
                before_print: str | None = None) -> str:
     """A contact naming no customer: an AppealUpdated of its own appeal when the event changed
-    its figures or was already held (streams.sla.appeal_stream.alone); nothing is kept.
-    Returns the appeal's fingerprint after the event."""
+    its figures or was already held (streams.sla.appeal_stream.alone); no appeal state is
+    kept. Returns the appeal's fingerprint after the event (the caller keeps it in memory
+    with the contact's entry, streams.agents.fold_event)."""
     window_ms = worker.settings.appeal_window_days * DAY_MS
     appeal, update_id, changed = alone(None if before is None else before.events, after.events,
                                        event_id, window_ms=window_ms, before_print=before_print)
